@@ -1,0 +1,4 @@
+import CommunicationService
+import ServiceKit
+
+await ServiceMain.run(try CommunicationServiceApp.definition())

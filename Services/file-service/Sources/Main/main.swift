@@ -1,0 +1,4 @@
+import FileService
+import ServiceKit
+
+await ServiceMain.run(try FileServiceApp.definition())

@@ -1,0 +1,4 @@
+import FrontendService
+import ServiceKit
+
+await ServiceMain.run(try FrontendServiceApp.definition())

@@ -1,0 +1,4 @@
+import TicketService
+import ServiceKit
+
+await ServiceMain.run(try TicketServiceApp.definition())

@@ -1,0 +1,100 @@
+import AsyncHTTPClient
+import BaseModel
+import Foundation
+import HDMSProtocol
+import JWTKit
+import Logging
+import NIOCore
+
+/// Verifies access tokens locally against auth-service's public keys.
+///
+/// Keys come from a JWKS source (auth-service's `/api/v1/auth/jwks` for every other service, its own
+/// key table for auth-service). They are fetched once and again only when a token names a `kid`
+/// this verifier has not seen, at most once per `refetchInterval`, never per request. Only EdDSA
+/// keys are ever loaded, so `alg: none`, HS256 signed with the public key and every other algorithm
+/// fail verification.
+public actor TokenVerifier {
+    public typealias JWKSSource = @Sendable () async throws -> JWKS
+
+    private var keys = JWTKeyCollection()
+    private var knownKids: Set<String> = []
+    private var lastFetch: ContinuousClock.Instant?
+    private let source: JWKSSource
+    private let refetchInterval: Duration
+    private let logger: Logger
+
+    public init(source: @escaping JWKSSource, refetchInterval: Duration = .seconds(5), logger: Logger) {
+        self.source = source
+        self.refetchInterval = refetchInterval
+        self.logger = logger
+    }
+
+    /// A verifier that reads auth-service's JWKS over HTTP.
+    public static func remote(authURL: URL, logger: Logger) -> TokenVerifier {
+        let url = authURL.appendingPathComponent("api/v1/auth/jwks").absoluteString
+        return TokenVerifier(source: {
+            var request = HTTPClientRequest(url: url)
+            request.method = .GET
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+            guard response.status == .ok else { throw Problem.unavailable("auth-service answered \(response.status.code) for its keys") }
+            let body = try await response.body.collect(upTo: 1 << 20)
+            return try JSONDecoder().decode(JWKS.self, from: body)
+        }, logger: logger)
+    }
+
+    /// Verifies signature, `exp`, `nbf`, `iss` and the audience; returns the claims.
+    ///
+    /// - Parameter audience: the service's own name; user tokens (`aud: hdms`) are accepted by
+    ///   every service, service tokens only by the service they were issued for.
+    public func verify(_ token: String, audience: String) async throws(Problem) -> AccessClaims {
+        let claims: AccessClaims
+        do {
+            claims = try await self.verifySignature(token)
+        } catch let problem as Problem {
+            throw problem
+        } catch {
+            throw Problem.unauthorized("The access token is invalid or expired")
+        }
+        let audiences = claims.aud.value
+        switch claims.typ {
+        case .user:
+            guard audiences.contains(AccessClaims.userAudience) else { throw Problem.unauthorized("The token is not meant for HDMS users") }
+        case .service:
+            guard audiences.contains(audience) else { throw Problem.unauthorized("The service token is not meant for \(audience)") }
+        }
+        return claims
+    }
+
+    private func verifySignature(_ token: String) async throws -> AccessClaims {
+        if self.lastFetch == nil { try await self.refresh() }
+        do {
+            return try await self.keys.verify(token, as: AccessClaims.self)
+        } catch let error as JWTError where error.errorType == .unknownKID {
+            guard let last = self.lastFetch, ContinuousClock.now - last >= self.refetchInterval else { throw error }
+            try await self.refresh()
+            return try await self.keys.verify(token, as: AccessClaims.self)
+        }
+    }
+
+    /// Replaces the key set with the source's current one.
+    public func refresh() async throws {
+        let jwks: JWKS
+        do {
+            jwks = try await self.source()
+        } catch {
+            self.logger.warning("cannot fetch the token signing keys", metadata: ["error": "\(error)"])
+            throw Problem.unavailable("The token signing keys cannot be fetched")
+        }
+        let fresh = JWTKeyCollection()
+        var kids: Set<String> = []
+        for key in jwks.keys {
+            // Anything but Ed25519 public keys is ignored: no symmetric or RSA key can ever verify.
+            guard key.keyType == .octetKeyPair, let kid = key.keyIdentifier else { continue }
+            try await fresh.add(jwk: key)
+            kids.insert(kid.string)
+        }
+        self.keys = fresh
+        self.knownKids = kids
+        self.lastFetch = .now
+    }
+}

@@ -1,0 +1,11 @@
+import FrontendService
+import Testing
+import TestSupport
+
+@Suite("FrontendService boots")
+struct BootTests {
+    /// The service starts against the real test servers and answers live, ready, metrics and its OpenAPI document.
+    @Test func answersStandardEndpoints() async throws {
+        try await ServiceHarness.expectStandardEndpoints(try FrontendServiceApp.definition())
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import HDMSProtocol
+import Hummingbird
+import HummingbirdTesting
+import ServiceKit
+import Testing
+import TestSupport
+
+@Suite("Service kit")
+struct ServiceKitTests {
+    static let definition = ServiceDefinition(
+        name: .files, migrations: [], openAPIDocument: "openapi: 3.1.0\n"
+    ) { _, router in
+        router.get("/api/v1/echo") { _, context in
+            try context.requireIdentity().roles.map(\.rawValue).sorted().joined(separator: ",")
+        }
+        return []
+    }
+
+    /// Readiness turns 503 naming the redis check when Redis stops, and 200 again when it is back,
+    /// without restarting the service.
+    @Test func readinessFollowsRedis() async throws {
+        let server = try RedisProcess()
+        try await server.start()
+        let service = try await ServiceHarness.build(Self.definition, redisPort: server.port)
+        try await service.application.test(.router) { client in
+            #expect(try await client.execute(uri: "/health/ready", method: .get).status == .ok)
+            await server.stop()
+            let down = try await client.execute(uri: "/health/ready", method: .get)
+            #expect(down.status == .serviceUnavailable)
+            let report = try JSONDecoder().decode(ServiceHarness.ReadyReport.self, from: down.body)
+            #expect(report.checks["redis"]?.ok == false)
+            #expect(report.checks["database"]?.ok == true)
+            try await server.start()
+            #expect(try await client.execute(uri: "/health/ready", method: .get).status == .ok)
+        }
+    }
+
+    /// The kit's endpoints answer on a service with no routes of its own.
+    @Test func standardEndpoints() async throws {
+        try await ServiceHarness.expectStandardEndpoints(Self.definition)
+    }
+
+    /// `/api/` routes refuse a missing or forged token with 401 problem+json, accept a valid one,
+    /// and every response carries a request id (the caller's when it sent one).
+    @Test func apiRoutesRequireAValidToken() async throws {
+        let tokens = try TestTokens()
+        let other = try TestTokens()
+        let service = try await ServiceHarness.build(Self.definition, tokens: tokens)
+        try await service.application.test(.router) { client in
+            let missing = try await client.execute(uri: "/api/v1/echo", method: .get)
+            #expect(missing.status == .unauthorized)
+            #expect(missing.headers[.contentType] == "application/problem+json")
+            #expect(missing.headers[.requestID] != nil)
+            let forged = try await client.json(.get, "/api/v1/echo", token: try await other.user(roles: [.admin]))
+            #expect(forged.status == .unauthorized)
+            let expired = try await client.json(.get, "/api/v1/echo", token: try await tokens.user(roles: [.admin], issuedAt: Date().addingTimeInterval(-3600)))
+            #expect(expired.status == .unauthorized)
+            let good = try await client.json(.get, "/api/v1/echo", token: try await tokens.user(roles: [.admin, .requestor]), headers: [.requestID: "abc-123"])
+            #expect(good.status == .ok)
+            #expect(String(buffer: good.body) == "admin,requestor")
+            #expect(good.headers[.requestID] == "abc-123")
+        }
+    }
+
+    /// A missing or malformed variable stops start-up with an error naming it.
+    @Test func badConfigurationNamesTheVariable() throws {
+        #expect {
+            try ServiceConfiguration(service: .auth, environment: EnvironmentReader([:]))
+        } throws: { ($0 as? ConfigurationError)?.variable == "HDMS_DB_PASSWORD" }
+        #expect {
+            try ServiceConfiguration(service: .auth, environment: EnvironmentReader(["HDMS_DB_PASSWORD": "x", "HDMS_HTTP_PORT": "eighty"]))
+        } throws: { ($0 as? ConfigurationError)?.variable == "HDMS_HTTP_PORT" }
+    }
+}
