@@ -8,6 +8,11 @@ public struct ConfigurationError: Error, CustomStringConvertible {
     public let variable: String
     public let problem: String
 
+    public init(variable: String, problem: String) {
+        self.variable = variable
+        self.problem = problem
+    }
+
     public var description: String { "configuration error: \(self.variable) \(self.problem)" }
 }
 

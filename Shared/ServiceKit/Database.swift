@@ -78,3 +78,4 @@ extension PSQLError {
     /// 40001 / 40P01: serialization failure or deadlock; the transaction may be retried.
     public var isRetryable: Bool { self.sqlState == "40001" || self.sqlState == "40P01" }
 }
+

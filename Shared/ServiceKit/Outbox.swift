@@ -25,6 +25,27 @@ public enum KitMigrations {
                 processed_at timestamptz NOT NULL DEFAULT now()
             );
             """),
+        Migration(set: "kit", version: 2, name: "audit_log", sql: """
+            CREATE TABLE {schema}.audit_log (
+                id uuid PRIMARY KEY,
+                at timestamptz NOT NULL DEFAULT now(),
+                actor_id uuid,
+                action text NOT NULL,
+                entity_kind text NOT NULL,
+                entity_id text NOT NULL,
+                before jsonb,
+                after jsonb,
+                request_id text
+            );
+            CREATE INDEX audit_log_entity ON {schema}.audit_log (entity_kind, entity_id, at);
+            CREATE FUNCTION {schema}.audit_log_is_append_only() RETURNS trigger AS $$
+            BEGIN
+                RAISE EXCEPTION 'audit rows cannot be changed or deleted';
+            END
+            $$ LANGUAGE plpgsql;
+            CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {schema}.audit_log
+                FOR EACH STATEMENT EXECUTE FUNCTION {schema}.audit_log_is_append_only();
+            """),
     ]
 }
 
@@ -41,6 +62,56 @@ public struct Outbox: Sendable {
         try await connection.query("""
             INSERT INTO \(unescaped: self.schema).outbox (id, type, payload) VALUES (\(event.id), \(event.type), \(payload))
             """, logger: logger)
+    }
+}
+
+/// One audited change: who did what to which entity, with its state before and after. Recorded
+/// as an append-only audit row and published as an event in the same transaction as the change.
+public struct Change: Sendable {
+    public var type: EventType
+    /// The action's name in the audit log (`employee.create`, `access.grant`, `submit`, ...).
+    public var action: String
+    public var subject: EventSubject
+    public var actorId: UUID?
+    public var requestId: String?
+    public var before: JSONValue?
+    public var after: JSONValue?
+    /// Further fields of the event's `data` (recipients, summaries).
+    public var details: [String: JSONValue]
+
+    public init(
+        type: EventType, action: String, subject: EventSubject, actorId: UUID?, requestId: String?,
+        before: JSONValue? = nil, after: JSONValue? = nil, details: [String: JSONValue] = [:]
+    ) {
+        self.type = type
+        self.action = action
+        self.subject = subject
+        self.actorId = actorId
+        self.requestId = requestId
+        self.before = before
+        self.after = after
+        self.details = details
+    }
+}
+
+extension Outbox {
+    /// Writes the audit row and queues the event of a change; call inside its transaction.
+    public func record(_ change: Change, on connection: PostgresConnection, logger: Logger) async throws {
+        var data = change.details
+        data["action"] = .string(change.action)
+        data["before"] = change.before ?? .null
+        data["after"] = change.after ?? .null
+        let event = EventEnvelope(
+            type: change.type, actorId: change.actorId, subject: change.subject, data: .object(data), requestId: change.requestId)
+        let encoder = JSONEncoder.hdms
+        let before = try change.before.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        let after = try change.after.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        try await connection.query("""
+            INSERT INTO \(unescaped: self.schema).audit_log (id, at, actor_id, action, entity_kind, entity_id, before, after, request_id)
+            VALUES (\(event.id), \(event.occurredAt), \(change.actorId), \(change.action), \(change.subject.kind), \(change.subject.id),
+                    \(before)::jsonb, \(after)::jsonb, \(change.requestId))
+            """, logger: logger)
+        try await self.enqueue(event, on: connection, logger: logger)
     }
 }
 

@@ -104,4 +104,8 @@ public struct RequestIDMiddleware: RouterMiddleware {
 extension HTTPField.Name {
     /// `X-Request-Id`.
     public static var requestID: HTTPField.Name { RequestIDMiddleware.header }
+    /// `X-Forwarded-For`, appended by the gateway.
+    public static var forwardedFor: HTTPField.Name { HTTPField.Name("X-Forwarded-For")! }
 }
+
+extension Page: ResponseEncodable {}

@@ -1,6 +1,7 @@
 import BaseModel
 import Foundation
 import HDMSProtocol
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -66,8 +67,22 @@ public struct AppRequestContext: RequestContext {
     /// The request id (`X-Request-Id`), set by `RequestIDMiddleware`.
     public var requestID: String?
 
+    /// The peer's address (the gateway's, behind it); see `clientAddress(_:)`.
+    public var remoteAddress: String?
+
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress?.ipAddress
+    }
+
+    /// The client's address: the last `X-Forwarded-For` hop (appended by our gateway, the only
+    /// thing that can reach a service port) or the peer address.
+    public func clientAddress(_ request: Request) -> String {
+        if let forwarded = request.headers[.forwardedFor],
+           let last = forwarded.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty {
+            return last
+        }
+        return self.remoteAddress ?? "unknown"
     }
 
     public var requestDecoder: ProblemJSONDecoder { ProblemJSONDecoder() }
@@ -77,6 +92,14 @@ public struct AppRequestContext: RequestContext {
 
     /// Uploads stream; JSON bodies are bounded by this.
     public var maxUploadSize: Int { 4 * 1024 * 1024 }
+
+    /// A UUID path parameter; anything else names no resource (404).
+    public func uuidParameter(_ name: String) throws(Problem) -> UUID {
+        guard let raw = self.parameters.get(name), let id = UUID(uuidString: raw) else {
+            throw Problem.notFound("\(self.parameters.get(name) ?? name)")
+        }
+        return id
+    }
 
     /// The authenticated caller, or 401.
     public func requireIdentity() throws(Problem) -> Identity {

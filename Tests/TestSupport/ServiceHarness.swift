@@ -22,8 +22,8 @@ public enum ServiceHarness {
 
     /// Checks what every service must answer: live, ready (naming its three checks), metrics with
     /// request counts and latency histograms, and its OpenAPI document.
-    public static func expectStandardEndpoints(_ definition: ServiceDefinition) async throws {
-        let service = try await build(definition)
+    public static func expectStandardEndpoints(_ definition: ServiceDefinition, extra: [String: String] = [:]) async throws {
+        let service = try await build(definition, extra: extra)
         try await service.application.test(.router) { client in
             let live = try await client.execute(uri: "/health/live", method: .get)
             #expect(live.status == .ok)
