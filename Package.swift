@@ -7,7 +7,9 @@ let strict: [SwiftSetting] = [
 
 /// One service: a `<Module>` library with its routes, repositories, migrations and OpenAPI
 /// document, a thin executable named like the service, and its test target.
-func service(_ executable: String, module: String, dependencies: [Target.Dependency] = []) -> [Target] {
+func service(
+    _ executable: String, module: String, dependencies: [Target.Dependency] = [], testDependencies: [Target.Dependency] = []
+) -> [Target] {
     [
         .target(
             name: module,
@@ -27,7 +29,7 @@ func service(_ executable: String, module: String, dependencies: [Target.Depende
             dependencies: [
                 .byName(name: module), "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-            ],
+            ] + testDependencies,
             path: "Tests/\(module)Tests",
             swiftSettings: strict
         ),
@@ -135,7 +137,7 @@ let package = Package(
     ]
         + service("auth-service", module: "AuthService", dependencies: [
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
-        ])
+        ], testDependencies: ["FileService"])
         + service("ticket-service", module: "TicketService")
         + service("communication-service", module: "CommunicationService", dependencies: [
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
