@@ -15,6 +15,8 @@ public struct ServiceContext: Sendable {
     public let outbox: Outbox
     public let verifier: TokenVerifier
     public let serviceTokens: ServiceTokenProvider
+    /// auth-service's directory, called with this service's token.
+    public let directory: DirectoryClient
 
     /// The service's own schema.
     public var schema: String { self.configuration.service.schema }
@@ -71,6 +73,8 @@ public struct BuiltService: Sendable {
     public let application: Application<RouterResponder<AppRequestContext>>
     public let context: ServiceContext
     public let migrator: Migrator
+    /// Every route as `METHOD /path/{param}`, for checking the OpenAPI document covers them.
+    public let routes: [String]
 }
 
 /// Builds a service: clients, migrations (before the server starts), middleware, the kit's routes
@@ -86,10 +90,11 @@ public func buildService(_ definition: ServiceDefinition, configuration: Service
         logger: logger)
     let verifier = definition.makeVerifier?(configuration, postgres, logger)
         ?? TokenVerifier.remote(authURL: configuration.authURL, logger: logger)
+    let serviceTokens = ServiceTokenProvider(authURL: configuration.authURL, clientID: definition.name, secret: configuration.serviceSecret)
     let context = ServiceContext(
         configuration: configuration, logger: logger, postgres: postgres, redis: redis,
-        outbox: Outbox(schema: configuration.service.schema), verifier: verifier,
-        serviceTokens: ServiceTokenProvider(authURL: configuration.authURL, clientID: definition.name, secret: configuration.serviceSecret))
+        outbox: Outbox(schema: configuration.service.schema), verifier: verifier, serviceTokens: serviceTokens,
+        directory: DirectoryClient(http: ServiceHTTPClient(baseURL: configuration.authURL, audience: .auth, tokens: serviceTokens)))
     let migrator = Migrator(
         client: postgres, schema: configuration.service.schema,
         migrations: KitMigrations.all + definition.migrations, logger: logger)
@@ -125,7 +130,11 @@ public func buildService(_ definition: ServiceDefinition, configuration: Service
     application.beforeServerStarts {
         try await migrator.run()
     }
-    return BuiltService(application: application, context: context, migrator: migrator)
+    let routes = router.routes.map { route in
+        "\(route.method) " + route.path.description.split(separator: "/", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
+    }
+    return BuiltService(application: application, context: context, migrator: migrator, routes: routes)
 }
 
 /// The executables' entry point: `<service> [serve|migrate|<command>]`.

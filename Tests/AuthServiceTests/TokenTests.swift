@@ -72,6 +72,28 @@ struct TokenTests {
         }
     }
 
+    /// Other services resolve approvers and colleagues through the typed directory client, with their
+    /// own service token.
+    @Test func directoryClientFindsHeadsAndTheCEO() async throws {
+        let fixture = try await AuthFixture.make()
+        let context = fixture.service.context
+        try await fixture.service.application.test(.live) { auth in
+            try await DemoOrganisation.seed(context)
+            let url = URL(string: "http://127.0.0.1:\(try #require(auth.port))")!
+            let tokens = ServiceTokenProvider(authURL: url, clientID: .tickets, secret: AuthFixture.serviceSecret)
+            let directory = DirectoryClient(http: ServiceHTTPClient(baseURL: url, audience: .auth, tokens: tokens))
+            let hr = try #require(try await directory.departments().first { $0.name == "HR" })
+            #expect(try await directory.head(of: hr.id)?.email == "head.hr@hdms.test")
+            #expect(try await directory.ceo()?.email == "ceo@hdms.test")
+            let ceo = try #require(try await directory.ceo())
+            #expect(try await directory.employee(ceo.id)?.fullName == "Casey Chief")
+            #expect(try await directory.employee(UUID()) == nil)
+            let stranger = ServiceTokenProvider(authURL: url, clientID: .communication, secret: "not-configured-secret")
+            let refused = DirectoryClient(http: ServiceHTTPClient(baseURL: url, audience: .auth, tokens: stranger))
+            await #expect(throws: (any Error).self) { try await refused.ceo() }
+        }
+    }
+
     /// Services get short-lived tokens for a named audience with their client credentials; a wrong
     /// secret, an unknown client or an unknown audience is refused.
     @Test func serviceTokensNeedClientCredentials() async throws {

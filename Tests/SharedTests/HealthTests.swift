@@ -9,7 +9,20 @@ import TestSupport
 @Suite("Service kit")
 struct ServiceKitTests {
     static let definition = ServiceDefinition(
-        name: .files, migrations: [], openAPIDocument: "openapi: 3.1.0\n"
+        name: .files, migrations: [], openAPIDocument: """
+            openapi: 3.1.0
+            paths:
+              /health/live:
+                get: {}
+              /health/ready:
+                get: {}
+              /metrics:
+                get: {}
+              /openapi.yaml:
+                get: {}
+              /api/v1/echo:
+                get: {}
+            """
     ) { _, router in
         router.get("/api/v1/echo") { _, context in
             try context.requireIdentity().roles.map(\.rawValue).sorted().joined(separator: ",")
@@ -39,6 +52,15 @@ struct ServiceKitTests {
     /// The kit's endpoints answer on a service with no routes of its own.
     @Test func standardEndpoints() async throws {
         try await ServiceHarness.expectStandardEndpoints(Self.definition)
+    }
+
+    /// The route-coverage check finds a served route missing from the document.
+    @Test func undocumentedRoutesAreFound() async throws {
+        let service = try await ServiceHarness.build(Self.definition)
+        let documented = ServiceHarness.documentedOperations("openapi: 3.1.0\npaths:\n  /health/live:\n    get: {}\n")
+        #expect(documented == ["GET /health/live"])
+        #expect(service.routes.contains("GET /api/v1/echo"))
+        #expect(!documented.contains("GET /api/v1/echo"))
     }
 
     /// `/api/` routes refuse a missing or forged token with 401 problem+json, accept a valid one,

@@ -24,6 +24,10 @@ public enum ServiceHarness {
     /// request counts and latency histograms, and its OpenAPI document.
     public static func expectStandardEndpoints(_ definition: ServiceDefinition, extra: [String: String] = [:]) async throws {
         let service = try await build(definition, extra: extra)
+        let documented = Self.documentedOperations(definition.openAPIDocument)
+        for route in service.routes {
+            #expect(documented.contains(route), "\(route) is served but missing from openapi.yaml")
+        }
         try await service.application.test(.router) { client in
             let live = try await client.execute(uri: "/health/live", method: .get)
             #expect(live.status == .ok)
@@ -44,6 +48,25 @@ public enum ServiceHarness {
             #expect(unknown.status == .notFound)
             #expect(unknown.headers[.contentType] == "application/problem+json")
         }
+    }
+
+    /// `METHOD /path` of every operation in an OpenAPI document written in the suite's layout
+    /// (paths at two spaces, methods at four).
+    public static func documentedOperations(_ document: String) -> Set<String> {
+        var operations: Set<String> = []
+        var path: String?
+        var inPaths = false
+        for line in document.split(separator: "\n", omittingEmptySubsequences: false) {
+            if !line.hasPrefix(" ") { inPaths = line == "paths:" }
+            guard inPaths else { continue }
+            if line.hasPrefix("  /"), line.hasSuffix(":"), !line.hasPrefix("   ") {
+                path = String(line.dropFirst(2).dropLast())
+            } else if line.hasPrefix("    "), !line.hasPrefix("     "), let path {
+                let word = line.trimmingCharacters(in: .whitespaces).split(separator: ":").first.map(String.init) ?? ""
+                if ["get", "post", "put", "patch", "delete"].contains(word) { operations.insert("\(word.uppercased()) \(path)") }
+            }
+        }
+        return operations
     }
 
     public struct ReadyReport: Decodable {

@@ -1,0 +1,46 @@
+import AsyncHTTPClient
+import BaseModel
+import Foundation
+import HDMSProtocol
+import NIOCore
+import NIOHTTP1
+
+/// Calls another HDMS service's JSON API with a service token (or the user's token when acting for
+/// the user), mapping its problem answers back to `Problem`s.
+public struct ServiceHTTPClient: Sendable {
+    public let baseURL: URL
+    public let audience: ServiceName
+    public let tokens: ServiceTokenProvider
+
+    public init(baseURL: URL, audience: ServiceName, tokens: ServiceTokenProvider) {
+        self.baseURL = baseURL
+        self.audience = audience
+        self.tokens = tokens
+    }
+
+    /// GETs `path` (with query) and decodes the answer; 404 is nil.
+    public func get<T: Decodable>(_ path: String, as type: T.Type, userToken: String? = nil) async throws -> T? {
+        let token = if let userToken { userToken } else { try await self.tokens.token(for: self.audience) }
+        var request = HTTPClientRequest(url: self.baseURL.absoluteString.trimmingSuffix("/") + path)
+        request.method = .GET
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Accept", value: "application/json")
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+        let body = try await response.body.collect(upTo: 8 << 20)
+        switch response.status.code {
+        case 200..<300:
+            return try JSONDecoder.hdms.decode(T.self, from: body)
+        case 404:
+            return nil
+        default:
+            if let problem = try? JSONDecoder().decode(Problem.self, from: body) { throw problem }
+            throw Problem.unavailable("\(self.audience.rawValue) answered \(response.status.code)")
+        }
+    }
+}
+
+extension String {
+    fileprivate func trimmingSuffix(_ suffix: String) -> String {
+        self.hasSuffix(suffix) ? String(self.dropLast(suffix.count)) : self
+    }
+}
