@@ -120,6 +120,7 @@ let package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "Tests/TestSupport",
             swiftSettings: strict
@@ -134,11 +135,22 @@ let package = Package(
             path: "Tests/SharedTests",
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "hdms-bench",
+            dependencies: [
+                "ServiceKit",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            path: "scripts/Bench",
+            swiftSettings: strict
+        ),
     ]
         + service("auth-service", module: "AuthService", dependencies: [
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         ], testDependencies: ["FileService"])
-        + service("ticket-service", module: "TicketService")
+        + service("ticket-service", module: "TicketService", testDependencies: ["AuthService"])
         + service("communication-service", module: "CommunicationService", dependencies: [
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
         ])

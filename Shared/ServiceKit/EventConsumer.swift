@@ -28,6 +28,8 @@ public struct EventConsumer: Service {
     public var batchSize = 100
     public var blockMillis = 1_000
     public var claimIdle: Duration = .seconds(30)
+    /// When set, consumption starts once this opens (after migrations).
+    public var startAfter: StartupGate?
 
     public init(
         client: PostgresClient, redis: RedisClient, schema: String, stream: String, group: String,
@@ -44,6 +46,7 @@ public struct EventConsumer: Service {
     }
 
     public func run() async throws {
+        await self.startAfter?.wait()
         var groupReady = false
         var lastClaim = ContinuousClock.now
         while !Task.isCancelled && !Task.isShuttingDownGracefully {

@@ -35,6 +35,7 @@ public enum KitMigrations {
                 entity_id text NOT NULL,
                 before jsonb,
                 after jsonb,
+                details jsonb,
                 request_id text
             );
             CREATE INDEX audit_log_entity ON {schema}.audit_log (entity_kind, entity_id, at);
@@ -63,6 +64,20 @@ public struct Outbox: Sendable {
             INSERT INTO \(unescaped: self.schema).outbox (id, type, payload) VALUES (\(event.id), \(event.type), \(payload))
             """, logger: logger)
     }
+}
+
+/// Who made a change and in which request, for the audit trail.
+public struct AuditActor: Sendable {
+    public var id: UUID?
+    public var requestId: String?
+
+    public init(id: UUID?, requestId: String?) {
+        self.id = id
+        self.requestId = requestId
+    }
+
+    /// The scheduler and other work no person asked for.
+    public static let system = AuditActor(id: nil, requestId: nil)
 }
 
 /// One audited change: who did what to which entity, with its state before and after. Recorded
@@ -106,10 +121,12 @@ extension Outbox {
         let encoder = JSONEncoder.hdms
         let before = try change.before.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
         let after = try change.after.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        let details = String(decoding: try encoder.encode(change.details), as: UTF8.self)
         try await connection.query("""
-            INSERT INTO \(unescaped: self.schema).audit_log (id, at, actor_id, action, entity_kind, entity_id, before, after, request_id)
+            INSERT INTO \(unescaped: self.schema).audit_log
+                (id, at, actor_id, action, entity_kind, entity_id, before, after, details, request_id)
             VALUES (\(event.id), \(event.occurredAt), \(change.actorId), \(change.action), \(change.subject.kind), \(change.subject.id),
-                    \(before)::jsonb, \(after)::jsonb, \(change.requestId))
+                    \(before)::jsonb, \(after)::jsonb, \(details)::jsonb, \(change.requestId))
             """, logger: logger)
         try await self.enqueue(event, on: connection, logger: logger)
     }

@@ -23,6 +23,8 @@ public struct OutboxRelay: Service {
     public var pollInterval: Duration = .milliseconds(100)
     public var retention: Duration = .seconds(7 * 24 * 3600)
     public var maxStreamLength = 1_000_000
+    /// When set, the relay starts once this opens (after migrations).
+    public var startAfter: StartupGate?
     /// Test hook: called after the batch reached Redis and before it is marked published.
     public var afterPublish: (@Sendable () throws -> Void)?
 
@@ -35,6 +37,7 @@ public struct OutboxRelay: Service {
     }
 
     public func run() async throws {
+        await self.startAfter?.wait()
         var lastRecoveryCheck = ContinuousClock.now - .seconds(60)
         var lastCleanup = ContinuousClock.now
         while !Task.isCancelledOrShuttingDown {

@@ -93,6 +93,9 @@ public struct AppRequestContext: RequestContext {
     /// Uploads stream; JSON bodies are bounded by this.
     public var maxUploadSize: Int { 4 * 1024 * 1024 }
 
+    /// The caller as the actor of a change.
+    public var actor: AuditActor { AuditActor(id: self.identity?.userID, requestId: self.requestID) }
+
     /// A UUID path parameter; anything else names no resource (404).
     public func uuidParameter(_ name: String) throws(Problem) -> UUID {
         guard let raw = self.parameters.get(name), let id = UUID(uuidString: raw) else {

@@ -17,6 +17,8 @@ public struct ServiceContext: Sendable {
     public let serviceTokens: ServiceTokenProvider
     /// auth-service's directory, called with this service's token.
     public let directory: DirectoryClient
+    /// Opens when the service's migrations are applied; workers wait on it before touching tables.
+    public let migrated: StartupGate
 
     /// The service's own schema.
     public var schema: String { self.configuration.service.schema }
@@ -94,7 +96,8 @@ public func buildService(_ definition: ServiceDefinition, configuration: Service
     let context = ServiceContext(
         configuration: configuration, logger: logger, postgres: postgres, redis: redis,
         outbox: Outbox(schema: configuration.service.schema), verifier: verifier, serviceTokens: serviceTokens,
-        directory: DirectoryClient(http: ServiceHTTPClient(baseURL: configuration.authURL, audience: .auth, tokens: serviceTokens)))
+        directory: DirectoryClient(http: ServiceHTTPClient(baseURL: configuration.authURL, audience: .auth, tokens: serviceTokens)),
+        migrated: StartupGate())
     let migrator = Migrator(
         client: postgres, schema: configuration.service.schema,
         migrations: KitMigrations.all + definition.migrations, logger: logger)
@@ -119,7 +122,8 @@ public func buildService(_ definition: ServiceDefinition, configuration: Service
     }
 
     let workers = try await definition.configure(context, router)
-    let relay = OutboxRelay(client: postgres, redis: redis, schema: context.schema, stream: configuration.eventStream, logger: logger)
+    var relay = OutboxRelay(client: postgres, redis: redis, schema: context.schema, stream: configuration.eventStream, logger: logger)
+    relay.startAfter = context.migrated
 
     var application = Application(
         router: router,
@@ -129,6 +133,7 @@ public func buildService(_ definition: ServiceDefinition, configuration: Service
     )
     application.beforeServerStarts {
         try await migrator.run()
+        context.migrated.open()
     }
     let routes = router.routes.map { route in
         "\(route.method) " + route.path.description.split(separator: "/", omittingEmptySubsequences: false)
@@ -161,6 +166,7 @@ public enum ServiceMain {
                 }
                 try await withPostgres(service) {
                     try await service.migrator.run()
+                    service.context.migrated.open()
                     try await action(service.context)
                 }
             }

@@ -83,9 +83,24 @@ hdms_render() {
     printf '%s\n' "$text" >"$out"
 }
 
+# True while PID runs and, when NAME is given, its command line contains NAME (so that a PID file
+# left from an earlier boot never names someone else's process). A zombie counts as stopped: it has
+# exited and only waits to be reaped, which init on these machines does only every second or so.
+hdms_running() {
+    local pid=$1 name=${2:-} stat="" cmdline=""
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    { read -r stat <"/proc/$pid/stat"; } 2>/dev/null || return 1
+    stat=${stat##*) }
+    [[ ${stat%% *} != Z ]] || return 1
+    [[ -n $name ]] || return 0
+    cmdline=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
+    [[ $cmdline == *"$name"* ]]
+}
+
+# True while the process named by the PID file FILE runs (see hdms_running for NAME).
 hdms_pid_alive() {
-    local file=$1
-    [[ -s $file ]] && kill -0 "$(head -n1 "$file")" 2>/dev/null
+    local file=$1 name=${2:-}
+    [[ -s $file ]] && hdms_running "$(head -n1 "$file")" "$name"
 }
 
 # DIR gets data/, pg-socket/ and postgres.log. Needs HDMS_DB_PASSWORD; HDMS_PG_FAST=1 turns
@@ -140,7 +155,7 @@ hdms_start_pgbouncer() {
     local dir=$1 port=$2 pg_port=$3 i isready
     : "${HDMS_DB_PASSWORD:?HDMS_DB_PASSWORD must be set}"
     hdms_owned_dir "$dir" postgres
-    if hdms_pid_alive "$dir/pgbouncer.pid"; then return 0; fi
+    if hdms_pid_alive "$dir/pgbouncer.pid" pgbouncer; then return 0; fi
     hdms_render "$HDMS_ROOT/pgbouncer/pgbouncer.ini" "$dir/pgbouncer.ini" LISTEN_ADDR=127.0.0.1 \
         LISTEN_PORT="$port" PG_HOST=127.0.0.1 PG_PORT="$pg_port" RUN_DIR="$dir"
     (umask 077 && hdms_render "$HDMS_ROOT/pgbouncer/userlist.txt.template" "$dir/userlist.txt" \
@@ -160,7 +175,7 @@ hdms_start_pgbouncer() {
 hdms_start_redis() {
     local dir=$1 port=$2 i
     hdms_owned_dir "$dir" redis
-    if hdms_pid_alive "$dir/redis.pid"; then return 0; fi
+    if hdms_pid_alive "$dir/redis.pid" redis-server; then return 0; fi
     hdms_as redis redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --dir "$dir" \
         --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --appendonly yes --appendfsync everysec
     for ((i = 0; i < 100; i++)); do
@@ -212,7 +227,7 @@ http {
 CONF
     local nginx=(nginx -p "$dir" -e "$dir/nginx-error.log" -c "$dir/nginx.conf")
     "${nginx[@]}" -t -q || hdms_die "nginx rejected $dir/nginx.conf"
-    if hdms_pid_alive "$dir/nginx.pid"; then
+    if hdms_pid_alive "$dir/nginx.pid" nginx; then
         kill -HUP "$(<"$dir/nginx.pid")"
         return 0
     fi
@@ -224,18 +239,19 @@ CONF
     hdms_die "nginx did not start (see $dir/nginx-error.log)"
 }
 
-# TERM, up to 10 s of grace, then KILL; removes FILE.
+# TERM, up to 10 s of grace, then KILL, to the process of the PID file FILE (only if its command
+# line contains NAME, when given); removes FILE.
 hdms_stop_pidfile() {
-    local file=$1 pid i
+    local file=$1 name=${2:-} pid i
     [[ -s $file ]] || { rm -f "$file"; return 0; }
     pid=$(head -n1 "$file")
-    if kill -0 "$pid" 2>/dev/null; then
+    if hdms_running "$pid" "$name"; then
         kill -TERM "$pid"
         for ((i = 0; i < 100; i++)); do
-            kill -0 "$pid" 2>/dev/null || break
+            hdms_running "$pid" || break
             sleep 0.1
         done
-        if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
+        if hdms_running "$pid"; then kill -KILL "$pid"; fi
     fi
     rm -f "$file"
 }

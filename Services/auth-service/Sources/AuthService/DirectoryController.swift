@@ -195,9 +195,9 @@ struct DirectoryController: Sendable {
 
     // MARK: Helpers
 
-    private func admin(_ context: AppRequestContext) throws -> Actor {
+    private func admin(_ context: AppRequestContext) throws -> AuditActor {
         let identity = try context.require(.admin)
-        return Actor(id: identity.userID, requestId: context.requestID)
+        return context.actor
     }
 
     private func hash(_ password: String?) async throws -> String? {

@@ -63,7 +63,7 @@ struct DirectoryImporter: Sendable {
 
     @Sendable func handle(_ request: Request, context: AppRequestContext) async throws -> Report {
         let identity = try context.require(.admin)
-        let actor = Actor(id: identity.userID, requestId: context.requestID)
+        let actor = context.actor
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: Self.maxBytes)
@@ -111,7 +111,7 @@ struct DirectoryImporter: Sendable {
     }
 
     /// Checks each row, then upserts the valid ones in one transaction.
-    func apply(_ rows: [Row], by actor: Actor) async throws -> Report {
+    func apply(_ rows: [Row], by actor: AuditActor) async throws -> Report {
         let departments = try await self.directory.departments()
         var byName: [String: UUID] = [:]
         for department in departments {

@@ -5,14 +5,6 @@ import Logging
 import PostgresNIO
 import ServiceKit
 
-/// Who made a change, for the audit trail.
-struct Actor: Sendable {
-    var id: UUID?
-    var requestId: String?
-
-    static let system = Actor(id: nil, requestId: nil)
-}
-
 /// All SQL of departments and employees. Interpolated values are bind parameters; every write is
 /// one transaction with its audit row and event.
 struct DirectoryRepository: Sendable {
@@ -42,7 +34,7 @@ struct DirectoryRepository: Sendable {
         return nil
     }
 
-    func createDepartment(name: String, code: String, by actor: Actor) async throws -> Department {
+    func createDepartment(name: String, code: String, by actor: AuditActor) async throws -> Department {
         try await self.client.transaction(logger: self.logger) { connection in
             let rows = try await connection.query("""
                 INSERT INTO auth.departments (id, name, code) VALUES (\(UUID.v7()), \(name), \(code))
@@ -56,7 +48,7 @@ struct DirectoryRepository: Sendable {
         }
     }
 
-    func updateDepartment(_ id: UUID, name: String?, code: String?, version: Int, by actor: Actor) async throws -> Department {
+    func updateDepartment(_ id: UUID, name: String?, code: String?, version: Int, by actor: AuditActor) async throws -> Department {
         try await self.client.transaction(logger: self.logger) { connection in
             guard let before = try await self.department(id, on: connection) else { throw Problem.notFound("Department \(id.lowercased)") }
             guard before.version == version else { throw Problem.versionConflict(expected: version, actual: before.version) }
@@ -138,7 +130,7 @@ struct DirectoryRepository: Sendable {
         var moderatedDepartmentIds: [UUID]
     }
 
-    func createEmployee(_ new: NewEmployee, by actor: Actor) async throws -> Employee {
+    func createEmployee(_ new: NewEmployee, by actor: AuditActor) async throws -> Employee {
         try await self.writing {
             try await self.client.transaction(logger: self.logger) { connection in
                 let rows = try await connection.query("""
@@ -168,7 +160,7 @@ struct DirectoryRepository: Sendable {
     }
 
     /// Applies changes at `version`; deactivation revokes every session at once.
-    func updateEmployee(_ id: UUID, _ changes: EmployeeChanges, version: Int, by actor: Actor) async throws -> Employee {
+    func updateEmployee(_ id: UUID, _ changes: EmployeeChanges, version: Int, by actor: AuditActor) async throws -> Employee {
         try await self.writing {
             try await self.client.transaction(logger: self.logger) { connection in
                 guard let before = try await self.employee(id, on: connection, lock: true) else { throw Problem.notFound("Employee \(id.lowercased)") }
@@ -203,7 +195,7 @@ struct DirectoryRepository: Sendable {
     }
 
     /// Replaces an employee's roles and moderated departments. Losing access revokes every session.
-    func setAccess(_ id: UUID, roles: [Role], moderates: [UUID], by actor: Actor) async throws -> Employee {
+    func setAccess(_ id: UUID, roles: [Role], moderates: [UUID], by actor: AuditActor) async throws -> Employee {
         try await self.writing {
             try await self.client.transaction(logger: self.logger) { connection in
                 guard let before = try await self.employee(id, on: connection, lock: true) else { throw Problem.notFound("Employee \(id.lowercased)") }
@@ -226,7 +218,7 @@ struct DirectoryRepository: Sendable {
         }
     }
 
-    private func recordAccessChange(before: Employee, after: Employee, by actor: Actor, on connection: PostgresConnection) async throws {
+    private func recordAccessChange(before: Employee, after: Employee, by actor: AuditActor, on connection: PostgresConnection) async throws {
         struct Access: Encodable {
             var active: Bool
             var roles: [Role]

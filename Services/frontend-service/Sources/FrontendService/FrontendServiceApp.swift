@@ -10,8 +10,9 @@ public enum FrontendServiceApp {
             name: .frontend,
             migrations: resources.migrations,
             openAPIDocument: resources.openAPI
-        ) { _, _ in
-            []
+        ) { context, router in
+            GatewayHealth(configuration: context.configuration).register(on: router)
+            return []
         }
     }
 }

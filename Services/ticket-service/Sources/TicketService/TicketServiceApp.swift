@@ -2,7 +2,7 @@ import Foundation
 import HDMSProtocol
 import ServiceKit
 
-/// The ticket-service: its definition for the service kit.
+/// The ticket-service: tickets, their lifecycle, categories.
 public enum TicketServiceApp {
     public static func definition() throws -> ServiceDefinition {
         let resources = try ServiceDefinition.resources(in: .module)
@@ -10,8 +10,17 @@ public enum TicketServiceApp {
             name: .tickets,
             migrations: resources.migrations,
             openAPIDocument: resources.openAPI
-        ) { _, _ in
-            []
+        ) { context, router in
+            let tickets = TicketRepository(client: context.postgres, outbox: context.outbox, logger: context.logger)
+            let search = TicketSearch(client: context.postgres, logger: context.logger)
+            let categories = CategoryRepository(client: context.postgres, outbox: context.outbox, logger: context.logger)
+            TicketsController(
+                tickets: tickets, search: search,
+                workflow: TicketWorkflow(tickets: tickets, search: search, directory: context.directory),
+                directory: context.directory, categories: categories
+            ).register(on: router)
+            CategoriesController(categories: categories, directory: context.directory).register(on: router)
+            return []
         }
     }
 }

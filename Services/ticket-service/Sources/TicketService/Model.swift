@@ -1,0 +1,117 @@
+import BaseModel
+import Foundation
+import HDMSProtocol
+import Hummingbird
+
+/// Where a ticket is in its life (DOMAIN.md "States and transitions").
+enum TicketStatus: String, Codable, Sendable, CaseIterable {
+    case draft, submitted
+    case underReview = "under_review"
+    case pendingApproval = "pending_approval"
+    case assigned
+    case inProgress = "in_progress"
+    case pending, postponed, resolved, closed, rejected, withdrawn
+
+    /// Closed, rejected and withdrawn tickets never change again.
+    var isTerminal: Bool { [.closed, .rejected, .withdrawn].contains(self) }
+    /// Open: neither terminal nor a draft.
+    var isOpen: Bool { !self.isTerminal && self != .draft }
+    /// The SLA clocks do not run in these states.
+    var pausesSLA: Bool { self == .pending || self == .postponed }
+}
+
+/// How urgent a ticket is.
+enum Priority: String, Codable, Sendable, CaseIterable {
+    case low, medium, high, urgent
+
+    /// Sort rank, most urgent highest.
+    var rank: Int { Priority.allCases.firstIndex(of: self)! }
+}
+
+/// A ticket row.
+struct Ticket: Sendable, Equatable, Codable {
+    var id: UUID
+    var number: String
+    var title: String
+    var description: String
+    var categoryId: UUID?
+    var priority: Priority
+    var status: TicketStatus
+    var requestorId: UUID
+    var departmentId: UUID?
+    var assigneeId: UUID?
+    var moderatorId: UUID?
+    var progress: Int
+    var reopenCount: Int
+    var parentId: UUID?
+    var dueAt: Date?
+    var firstResponseAt: Date?
+    var firstResponseDue: Date?
+    var resolutionDue: Date?
+    var slaPausedAt: Date?
+    var slaBreached: Bool
+    var resumeAt: Date?
+    var createdAt: Date
+    var updatedAt: Date
+    var version: Int
+}
+
+/// A ticket as the API shows it to one caller (API.md "ticket-service").
+struct TicketView: Encodable, Sendable, ResponseEncodable {
+    struct SLA: Encodable, Sendable {
+        var firstResponseDue: Date?
+        var resolutionDue: Date?
+        var paused: Bool
+        var breached: Bool
+        var remainingSeconds: Int?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(self.firstResponseDue, forKey: .firstResponseDue)
+            try container.encode(self.resolutionDue, forKey: .resolutionDue)
+            try container.encode(self.paused, forKey: .paused)
+            try container.encode(self.breached, forKey: .breached)
+            try container.encode(self.remainingSeconds, forKey: .remainingSeconds)
+        }
+
+        enum CodingKeys: String, CodingKey { case firstResponseDue, resolutionDue, paused, breached, remainingSeconds }
+    }
+
+    var ticket: Ticket
+    var allowedActions: [TicketAction]
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Keys.self)
+        let ticket = self.ticket
+        try container.encode(ticket.id, forKey: .id)
+        try container.encode(ticket.number, forKey: .number)
+        try container.encode(ticket.title, forKey: .title)
+        try container.encode(ticket.description, forKey: .description)
+        try container.encode(ticket.categoryId, forKey: .categoryId)
+        try container.encode(ticket.priority, forKey: .priority)
+        try container.encode(ticket.status, forKey: .status)
+        try container.encode(ticket.departmentId, forKey: .departmentId)
+        try container.encode(ticket.requestorId, forKey: .requestorId)
+        try container.encode(ticket.assigneeId, forKey: .assigneeId)
+        try container.encode(ticket.moderatorId, forKey: .moderatorId)
+        try container.encode(ticket.progress, forKey: .progress)
+        try container.encode(ticket.reopenCount, forKey: .reopenCount)
+        try container.encode(ticket.parentId, forKey: .parentId)
+        try container.encode(ticket.dueAt, forKey: .dueAt)
+        try container.encode(ticket.createdAt, forKey: .createdAt)
+        try container.encode(ticket.updatedAt, forKey: .updatedAt)
+        try container.encode(ticket.version, forKey: .version)
+        let due = ticket.firstResponseAt == nil ? ticket.firstResponseDue ?? ticket.resolutionDue : ticket.resolutionDue
+        let paused = ticket.status.pausesSLA
+        let remaining = due.map { Int($0.timeIntervalSince(ticket.slaPausedAt ?? Date())) }
+        try container.encode(SLA(
+            firstResponseDue: ticket.firstResponseDue, resolutionDue: ticket.resolutionDue, paused: paused,
+            breached: ticket.slaBreached, remainingSeconds: ticket.status.isOpen ? remaining : nil), forKey: .sla)
+        try container.encode(self.allowedActions, forKey: .allowedActions)
+    }
+
+    enum Keys: String, CodingKey {
+        case id, number, title, description, categoryId, priority, status, departmentId, requestorId, assigneeId, moderatorId
+        case progress, reopenCount, parentId, dueAt, createdAt, updatedAt, version, sla, allowedActions
+    }
+}

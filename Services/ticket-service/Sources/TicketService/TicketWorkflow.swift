@@ -1,0 +1,158 @@
+import BaseModel
+import Foundation
+import HDMSProtocol
+import Logging
+import PostgresNIO
+import ServiceKit
+
+/// Applies a lifecycle action: finds the table row that allows it, checks its requirements, and
+/// writes the new state, the audit row and the event in one transaction with the ticket's row
+/// locked, so concurrent transitions on one ticket are serialised (one wins, the rest get 409).
+struct TicketWorkflow: Sendable {
+    let tickets: TicketRepository
+    let search: TicketSearch
+    let directory: DirectoryClient
+
+    /// The body of `POST /tickets/{id}/transitions`.
+    struct Request: Decodable, Sendable {
+        var action: String?
+        var version: Int?
+        var reason: String?
+        var comment: String?
+        var progress: Int?
+        var assigneeId: UUID?
+        var departmentId: UUID?
+    }
+
+    func apply(_ request: Request, to id: UUID, by identity: Identity, actor: AuditActor) async throws -> Ticket {
+        guard let raw = request.action, let action = TicketAction(rawValue: raw) else {
+            throw Problem.validation([.init(field: "action", message: "must be one of \(TicketAction.allCases.map(\.rawValue).joined(separator: ", "))")])
+        }
+        var check = Validation()
+        let reason = check.limit(request.reason, "reason", maxLength: 2_000)
+        let comment = check.limit(request.comment, "comment", maxLength: 5_000)
+        check.range(request.progress, "progress", 0...100)
+        try check.finish()
+        // Resolved before the transaction: a network call never holds a row lock.
+        let target = try await self.target(for: action, request)
+        return try await self.tickets.client.transaction(logger: self.tickets.logger) { connection in
+            guard let before = try await self.tickets.ticket(id, on: connection, lock: true),
+                  try await self.search.canSee(before, identity, on: connection)
+            else { throw Problem.notFound("Ticket \(id.lowercased)") }
+            let row = try Lifecycle.resolve(action: action, status: before.status, parties: identity.parties(to: before))
+            if let version = request.version, version != before.version {
+                throw Problem.versionConflict(expected: version, actual: before.version)
+            }
+            var after = before
+            after.status = row.to
+            try await self.effects(of: action, on: &after, before: before, reason: reason, comment: comment,
+                                   progress: request.progress, target: target, identity: identity, connection: connection)
+            var details: [String: JSONValue] = ["transition": .string(action.rawValue), "from_status": .string(before.status.rawValue),
+                                                "to_status": .string(after.status.rawValue)]
+            if let reason { details["reason"] = .string(reason) }
+            if let comment { details["comment"] = .string(comment) }
+            let type: EventType = switch action {
+            case .submit: .ticketSubmitted
+            case .assign, .reassign: .ticketAssigned
+            default: .ticketStatusChanged
+            }
+            return try await self.tickets.save(after, before: before, change: Change(
+                type: type, action: action.rawValue, subject: .init(kind: "ticket", id: id.lowercased),
+                actorId: actor.id, requestId: actor.requestId, details: details), on: connection)
+        }
+    }
+
+    /// Where an assign/reassign sends the ticket, checked against the directory.
+    struct Target: Sendable {
+        var departmentId: UUID
+        var assigneeId: UUID?
+    }
+
+    private func target(for action: TicketAction, _ request: Request) async throws -> Target? {
+        guard action == .assign || action == .reassign else { return nil }
+        guard request.assigneeId != nil || request.departmentId != nil else {
+            throw Problem.validation([.init(field: "department_id", message: "or assignee_id is required")])
+        }
+        var department = request.departmentId
+        if let assignee = request.assigneeId {
+            guard let employee = try await self.directory.employee(assignee), employee.active, employee.roles.contains(.assignee) else {
+                throw Problem.validation([.init(field: "assignee_id", message: "is not an active assignee")])
+            }
+            if let department, employee.departmentId != department {
+                throw Problem.validation([.init(field: "assignee_id", message: "does not belong to the department")])
+            }
+            department = employee.departmentId
+        }
+        guard let department, try await self.directory.departments().contains(where: { $0.id == department }) else {
+            throw Problem.validation([.init(field: "department_id", message: "is not a known department")])
+        }
+        return Target(departmentId: department, assigneeId: request.assigneeId)
+    }
+
+    private func effects(
+        of action: TicketAction, on ticket: inout Ticket, before: Ticket, reason: String?, comment: String?, progress: Int?,
+        target: Target?, identity: Identity, connection: PostgresConnection
+    ) async throws {
+        func required(_ value: String?, _ field: String, _ what: String) throws {
+            if value?.isEmpty ?? true { throw Problem.validation([.init(field: field, message: "is required to \(what)")]) }
+        }
+        let now = Date()
+        switch action {
+        case .submit:
+            var check = Validation()
+            check.require(ticket.title, "title")
+            check.require(ticket.description, "description")
+            if ticket.departmentId == nil { check.fail("department_id", "is required to submit") }
+            try check.finish()
+        case .withdraw, .confirm:
+            break
+        case .startReview:
+            ticket.moderatorId = identity.userID ?? ticket.moderatorId
+        case .reject:
+            try required(reason, "reason", "reject")
+        case .close:
+            try required(reason, "reason", "close")
+        case .assign, .reassign:
+            guard let target else { throw Problem.validation([.init(field: "department_id", message: "is required")]) }
+            ticket.departmentId = target.departmentId
+            ticket.assigneeId = target.assigneeId
+            if ticket.moderatorId == nil { ticket.moderatorId = identity.userID }
+        case .acknowledge:
+            if ticket.assigneeId == nil { ticket.assigneeId = identity.userID }
+            if ticket.firstResponseAt == nil { ticket.firstResponseAt = now }
+        case .updateProgress:
+            guard let progress else { throw Problem.validation([.init(field: "progress", message: "is required")]) }
+            if progress < before.progress { try required(reason, "reason", "lower the progress") }
+            ticket.progress = progress
+        case .requestInfo:
+            try required(reason, "reason", "ask for information (the question)")
+            ticket.slaPausedAt = now
+        case .provideInfo:
+            try required(comment, "comment", "provide information (the answer)")
+            self.resumeClocks(&ticket, at: now)
+        case .resolve:
+            let open = try await connection.query("""
+                SELECT count(*)::int FROM tickets.tickets WHERE parent_id = \(ticket.id) AND status NOT IN ('resolved', 'closed', 'rejected', 'withdrawn')
+                """, logger: self.tickets.logger)
+            for try await count in open.decode(Int.self) where count > 0 {
+                throw Problem.conflict(kind: "open-subtickets", "\(count) sub-ticket(s) are not resolved or closed yet")
+            }
+            ticket.progress = 100
+        case .reopen:
+            try required(reason, "reason", "reopen")
+            guard before.reopenCount < Lifecycle.maxReopens else {
+                throw Problem.conflict(kind: "reopen-limit", "This ticket was already reopened \(Lifecycle.maxReopens) times, the most allowed")
+            }
+            ticket.reopenCount += 1
+        }
+    }
+
+    /// Moves the SLA due times later by the time the ticket spent paused.
+    private func resumeClocks(_ ticket: inout Ticket, at now: Date) {
+        guard let paused = ticket.slaPausedAt else { return }
+        let pause = now.timeIntervalSince(paused)
+        ticket.firstResponseDue = ticket.firstResponseDue.map { ticket.firstResponseAt == nil ? $0.addingTimeInterval(pause) : $0 }
+        ticket.resolutionDue = ticket.resolutionDue?.addingTimeInterval(pause)
+        ticket.slaPausedAt = nil
+    }
+}

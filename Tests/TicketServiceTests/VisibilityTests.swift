@@ -1,0 +1,75 @@
+import Foundation
+import HDMSProtocol
+import Hummingbird
+import HummingbirdTesting
+import ServiceKit
+@testable import TicketService
+import Testing
+import TestSupport
+
+@Suite("Who sees which tickets")
+struct VisibilityTests {
+    /// Each role sees exactly its tickets; a ticket you may not see is a 404, in reads and writes.
+    @Test func visibilityPerRole() async throws {
+        try await TicketWorld.run { world in
+            let it = try await world.draft("Laptop will not boot", department: "IT")
+            let finance = try await world.draft("Invoice approval stuck", by: "head.hr", department: "Finance")
+            for ticket in [it, finance] { try await world.step(ticket.id, "submit", as: ticket.id == it.id ? "requestor" : "head.hr") }
+            let expectations: [(String, Set<UUID>)] = [
+                ("requestor", [it.id]), ("head.hr", [finance.id]), ("moderator", [it.id]), ("head.finance", [finance.id]),
+                ("agent", [it.id]), ("agent.ops", []), ("admin", [it.id, finance.id]), ("ceo", []),
+            ]
+            for (user, visible) in expectations {
+                let page = try await world.client.json(.get, "/api/v1/tickets", token: world.token(user)).decode(ListPage<TicketJSON>.self)
+                #expect(Set(page.items.map(\.id)) == visible, "\(user)")
+                for ticket in [it, finance] {
+                    let read = try await world.client.json(.get, "/api/v1/tickets/\(ticket.id)", token: world.token(user))
+                    #expect(read.status == (visible.contains(ticket.id) ? .ok : .notFound), "\(user) reading \(ticket.title)")
+                }
+            }
+            #expect(try await world.act(it.id, "start_review", as: "head.finance").status == .notFound)
+            #expect(try await world.client.json(.get, "/api/v1/tickets").status == .unauthorized)
+        }
+    }
+
+    /// Cursor paging returns every ticket exactly once while new tickets arrive between pages.
+    @Test func cursorsStayStableWhileTicketsArrive() async throws {
+        try await TicketWorld.run { world in
+            var original: Set<UUID> = []
+            for index in 0..<23 { original.insert(try await world.draft("Stable paging \(index)").id) }
+            var seen: [UUID] = []
+            var cursor: String?
+            var page = 0
+            repeat {
+                let response = try await world.client.json(.get, "/api/v1/tickets?limit=5" + (cursor.map { "&cursor=\($0)" } ?? ""), token: world.token("requestor"))
+                let items = try response.decode(ListPage<TicketJSON>.self)
+                seen += items.items.map(\.id)
+                cursor = items.nextCursor
+                page += 1
+                _ = try await world.draft("Arrived during paging \(page)")
+            } while cursor != nil
+            #expect(seen.count == Set(seen).count, "a ticket appeared twice")
+            #expect(original.isSubset(of: Set(seen)))
+            #expect(Set(seen).subtracting(original).isEmpty, "newer tickets sort before the cursor and are not part of this walk")
+        }
+    }
+
+    /// Filters and full-text search: by status, priority and words, with title matches ranked first.
+    @Test func filtersAndSearch() async throws {
+        try await TicketWorld.run { world in
+            let vpn = try await world.draft("VPN drops every hour", description: "Remote work is impossible")
+            _ = try await world.draft("Printer jam", description: "The VPN printer share is also slow")
+            _ = try await world.draft("Chair is broken", description: "Ergonomics")
+            try await world.step(vpn.id, "submit", as: "requestor")
+            let search = try await world.client.json(.get, "/api/v1/tickets?q=vpn", token: world.token("requestor")).decode(ListPage<TicketJSON>.self)
+            #expect(search.items.map(\.title) == ["VPN drops every hour", "Printer jam"])
+            let submitted = try await world.client.json(.get, "/api/v1/tickets?status=submitted", token: world.token("requestor")).decode(ListPage<TicketJSON>.self)
+            #expect(submitted.items.map(\.id) == [vpn.id])
+            let byPriority = try await world.client.json(.get, "/api/v1/tickets?sort=priority&limit=2", token: world.token("requestor"))
+            #expect(byPriority.status == .ok)
+            #expect(try byPriority.decode(ListPage<TicketJSON>.self).nextCursor != nil)
+            #expect(try await world.client.json(.get, "/api/v1/tickets?status=flying", token: world.token("requestor")).status == .unprocessableContent)
+            #expect(try await world.client.json(.get, "/api/v1/tickets?sort=sideways", token: world.token("requestor")).status == .unprocessableContent)
+        }
+    }
+}
