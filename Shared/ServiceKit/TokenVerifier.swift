@@ -5,6 +5,7 @@ import HDMSProtocol
 import JWTKit
 import Logging
 import NIOCore
+import Synchronization
 
 /// Verifies access tokens locally against auth-service's public keys.
 ///
@@ -13,20 +14,18 @@ import NIOCore
 /// this verifier has not seen, at most once per `refetchInterval`, never per request. Only EdDSA
 /// keys are ever loaded, so `alg: none`, HS256 signed with the public key and every other algorithm
 /// fail verification.
-public actor TokenVerifier {
-    public typealias JWKSSource = @Sendable () async throws -> JWKS
+///
+/// Verified tokens are remembered until they expire (at most `cacheLimit` of them), so a client
+/// that sends the same token on every request pays for the Ed25519 check once: a hit compares the
+/// exact token text and re-checks expiry, and never crosses the actor.
+public final class TokenVerifier: Sendable {
+    private let keys: KeyStore
+    private let cache = Mutex<[String: AccessClaims]>([:])
+    private let cacheLimit: Int
 
-    private var keys = JWTKeyCollection()
-    private var knownKids: Set<String> = []
-    private var lastFetch: ContinuousClock.Instant?
-    private let source: JWKSSource
-    private let refetchInterval: Duration
-    private let logger: Logger
-
-    public init(source: @escaping JWKSSource, refetchInterval: Duration = .seconds(5), logger: Logger) {
-        self.source = source
-        self.refetchInterval = refetchInterval
-        self.logger = logger
+    public init(source: @escaping KeyStore.JWKSSource, refetchInterval: Duration = .seconds(5), cacheLimit: Int = 10_000, logger: Logger) {
+        self.keys = KeyStore(source: source, refetchInterval: refetchInterval, logger: logger)
+        self.cacheLimit = cacheLimit
     }
 
     /// A verifier that reads auth-service's JWKS over HTTP.
@@ -48,12 +47,17 @@ public actor TokenVerifier {
     ///   every service, service tokens only by the service they were issued for.
     public func verify(_ token: String, audience: String) async throws(Problem) -> AccessClaims {
         let claims: AccessClaims
-        do {
-            claims = try await self.verifySignature(token)
-        } catch let problem as Problem {
-            throw problem
-        } catch {
-            throw Problem.unauthorized("The access token is invalid or expired")
+        if let cached = self.cache.withLock({ $0[token] }), cached.exp.value > Date() {
+            claims = cached
+        } else {
+            do {
+                claims = try await self.keys.verify(token)
+            } catch let problem as Problem {
+                throw problem
+            } catch {
+                throw Problem.unauthorized("The access token is invalid or expired")
+            }
+            self.remember(token, claims)
         }
         let audiences = claims.aud.value
         switch claims.typ {
@@ -65,7 +69,44 @@ public actor TokenVerifier {
         return claims
     }
 
-    private func verifySignature(_ token: String) async throws -> AccessClaims {
+    /// Replaces the key set with the source's current one.
+    public func refresh() async throws {
+        try await self.keys.refresh()
+    }
+
+    private func remember(_ token: String, _ claims: AccessClaims) {
+        let limit = self.cacheLimit
+        guard limit > 0 else { return }
+        self.cache.withLock { cache in
+            if cache.count >= limit {
+                let now = Date()
+                cache = cache.filter { $0.value.exp.value > now }
+                if cache.count >= limit { cache.removeAll(keepingCapacity: true) }
+            }
+            cache[token] = claims
+        }
+    }
+}
+
+/// The signing keys, fetched on demand.
+public actor KeyStore {
+    public typealias JWKSSource = @Sendable () async throws -> JWKS
+
+    private var keys = JWTKeyCollection()
+    private var knownKids: Set<String> = []
+    private var lastFetch: ContinuousClock.Instant?
+    private let source: JWKSSource
+    private let refetchInterval: Duration
+    private let logger: Logger
+
+    init(source: @escaping JWKSSource, refetchInterval: Duration, logger: Logger) {
+        self.source = source
+        self.refetchInterval = refetchInterval
+        self.logger = logger
+    }
+
+    /// Checks the signature and the time and issuer claims.
+    func verify(_ token: String) async throws -> AccessClaims {
         if self.lastFetch == nil { try await self.refresh() }
         do {
             return try await self.keys.verify(token, as: AccessClaims.self)

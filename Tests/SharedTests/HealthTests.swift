@@ -1,3 +1,4 @@
+import BaseModel
 import Foundation
 import HDMSProtocol
 import Hummingbird
@@ -93,5 +94,30 @@ struct ServiceKitTests {
         #expect {
             try ServiceConfiguration(service: .auth, environment: EnvironmentReader(["HDMS_DB_PASSWORD": "x", "HDMS_HTTP_PORT": "eighty"]))
         } throws: { ($0 as? ConfigurationError)?.variable == "HDMS_HTTP_PORT" }
+    }
+}
+
+@Suite("Token verification cache")
+struct TokenCacheTests {
+    /// A cached verification never outlives the token: once it expires, the same token is refused.
+    @Test func cachedTokenStillExpires() async throws {
+        let tokens = try TestTokens()
+        let verifier = tokens.verifier()
+        let token = try await tokens.user(roles: [.requestor], lifetime: 2)
+        _ = try await verifier.verify(token, audience: "file-service")
+        _ = try await verifier.verify(token, audience: "file-service")
+        try await Task.sleep(for: .milliseconds(2_600))
+        await #expect(throws: Problem.self) { try await verifier.verify(token, audience: "file-service") }
+    }
+
+    /// The cache is keyed by the exact token: a token differing in its signature is verified afresh and refused.
+    @Test func alteredTokenIsNotServedFromCache() async throws {
+        let tokens = try TestTokens()
+        let verifier = tokens.verifier()
+        let token = try await tokens.user(roles: [.requestor])
+        _ = try await verifier.verify(token, audience: "file-service")
+        var altered = Array(token)
+        altered[altered.count - 3] = altered[altered.count - 3] == "A" ? "B" : "A"
+        await #expect(throws: Problem.self) { try await verifier.verify(String(altered), audience: "file-service") }
     }
 }

@@ -36,9 +36,12 @@ public final class RedisProcess: @unchecked Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         self.process = process
-        for _ in 0..<100 {
-            if RedisProcess.accepts(port: self.port) { return }
-            try await Task.sleep(for: .milliseconds(50))
+        // Ready means answering PING: right after start Redis accepts connections but answers
+        // LOADING while it replays its append-only file.
+        let client = RedisClient(configuration: .init(host: "127.0.0.1", port: self.port, timeoutMillis: 500), logger: TestServers.logger)
+        for _ in 0..<200 {
+            if RedisProcess.accepts(port: self.port), (try? await client.ping()) != nil { return }
+            try await Task.sleep(for: .milliseconds(25))
         }
         throw CocoaError(.fileReadUnknown)
     }

@@ -73,3 +73,18 @@ struct VisibilityTests {
         }
     }
 }
+
+@Suite("Demo categories")
+struct DemoCategoryTests {
+    /// `ticket-service seed-demo` creates the demo categories once, however often it runs.
+    @Test func seedingIsIdempotent() async throws {
+        try await TicketWorld.run { world in
+            let seed = try #require(try TicketServiceApp.definition().commands["seed-demo"])
+            try await seed(world.service.context)
+            try await seed(world.service.context)
+            let page = try await world.client.json(.get, "/api/v1/categories", token: world.token("requestor"))
+            struct Category: Decodable { var name: String }
+            #expect(try page.decode(ListPage<Category>.self).items.map(\.name).sorted() == DemoCategories.names.sorted())
+        }
+    }
+}

@@ -18,13 +18,16 @@ enum VerifyBench {
     /// Measures and reports every figure.
     static func run(report: Report) async throws {
         let logger = Logger(label: "hdms-bench")
-        let (verifier, token) = try await self.verifierAndToken(logger: logger)
+        let (verifier, token) = try await self.verifierAndToken(logger: logger, cacheLimit: 10_000)
+        let (uncached, uncachedToken) = try await self.verifierAndToken(logger: logger, cacheLimit: 0)
         _ = try await verifier.verify(token, audience: self.audience)
 
-        for tasks in [1, self.concurrency] {
-            let elapsed = try await self.measure(tasks: tasks) { _ = try await verifier.verify(token, audience: self.audience) }
-            try report.record("verify.tasks\(tasks).per_verification", self.microseconds(elapsed) / Double(self.count), "µs")
-            try report.record("verify.tasks\(tasks).throughput", Double(self.count) / self.seconds(elapsed), "verifications/s")
+        for (name, candidate, candidateToken) in [("cached", verifier, token), ("uncached", uncached, uncachedToken)] {
+            for tasks in [1, self.concurrency] {
+                let elapsed = try await self.measure(tasks: tasks) { _ = try await candidate.verify(candidateToken, audience: self.audience) }
+                try report.record("verify.\(name).tasks\(tasks).per_verification", self.microseconds(elapsed) / Double(self.count), "µs")
+                try report.record("verify.\(name).tasks\(tasks).throughput", Double(self.count) / self.seconds(elapsed), "verifications/s")
+            }
         }
 
         let signed = try self.signatureOnly(token)
@@ -50,7 +53,7 @@ enum VerifyBench {
     }
 
     /// A verifier trusting one fresh Ed25519 key, and a user token signed with it.
-    static func verifierAndToken(logger: Logger) async throws -> (TokenVerifier, String) {
+    static func verifierAndToken(logger: Logger, cacheLimit: Int) async throws -> (TokenVerifier, String) {
         let key = try EdDSA.PrivateKey(curve: .ed25519)
         let kid = JWKIdentifier(string: "bench-key")
         let x = key.publicKey.rawRepresentation.base64EncodedString()
@@ -63,7 +66,7 @@ enum VerifyBench {
             subject: UUID().uuidString.lowercased(), audience: AccessClaims.userAudience, kind: .user, roles: [.requestor, .moderator, .assignee],
             department: department, moderates: [department, UUID(), UUID()], heads: nil, isCEO: false, name: "Alexandra Example-Agent",
             issuedAt: Date(), lifetime: 3_600)
-        return (TokenVerifier(source: { jwks }, logger: logger), try await signer.sign(claims, kid: kid))
+        return (TokenVerifier(source: { jwks }, cacheLimit: cacheLimit, logger: logger), try await signer.sign(claims, kid: kid))
     }
 
     /// A bare Ed25519 signature over the token's signing input: the floor under any verification.

@@ -9,7 +9,8 @@ public enum TicketServiceApp {
         return ServiceDefinition(
             name: .tickets,
             migrations: resources.migrations,
-            openAPIDocument: resources.openAPI
+            openAPIDocument: resources.openAPI,
+            commands: ["seed-demo": { context in try await DemoCategories.seed(context) }]
         ) { context, router in
             let tickets = TicketRepository(client: context.postgres, outbox: context.outbox, logger: context.logger)
             let search = TicketSearch(client: context.postgres, logger: context.logger)
