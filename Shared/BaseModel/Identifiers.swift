@@ -18,6 +18,28 @@ extension UUID {
     }
 }
 
+extension UUID {
+    /// The lowercase form used on the wire, in tokens and in events.
+    public var lowercased: String { self.uuidString.lowercased() }
+}
+
+extension Data {
+    /// Base64url without padding (RFC 7515), as JWKs and tokens use it.
+    public var base64URLEncoded: String {
+        self.base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Reads base64url, with or without padding.
+    public init?(base64URLEncoded text: String) {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        self.init(base64Encoded: base64)
+    }
+}
+
 /// A UUID tagged with the entity it names, so a ticket id cannot be passed where an employee id is meant.
 public struct ID<Entity>: Hashable, Codable, Sendable, CustomStringConvertible, LosslessStringConvertible {
     public let uuid: UUID

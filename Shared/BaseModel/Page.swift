@@ -42,18 +42,12 @@ public struct Cursor: Codable, Sendable, Equatable {
 
     /// The opaque form handed to clients.
     public var encoded: String {
-        let data = (try? JSONEncoder().encode(self)) ?? Data()
-        return data.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        ((try? JSONEncoder().encode(self)) ?? Data()).base64URLEncoded
     }
 
     /// Reads a cursor a client sent back; throws a 400 problem naming `cursor` when it is not one of ours.
     public init(decoding text: String, sort: String) throws(Problem) {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard let data = Data(base64Encoded: base64),
+        guard let data = Data(base64URLEncoded: text),
               let cursor = try? JSONDecoder().decode(Cursor.self, from: data)
         else {
             throw Problem.validation([.init(field: "cursor", message: "is not a valid cursor")])

@@ -141,8 +141,3 @@ struct DirectoryTests {
     }
 }
 
-/// A decoded `{items, next_cursor}` page.
-struct ListPage<Item: Decodable>: Decodable {
-    var items: [Item]
-    var nextCursor: String?
-}

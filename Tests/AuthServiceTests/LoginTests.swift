@@ -36,7 +36,7 @@ struct LoginTests {
                 #expect(claims.aud.value == ["hdms"])
                 #expect(claims.typ == .user)
                 let header = try #require(answer.accessToken.split(separator: ".").first)
-                #expect(String(decoding: Data(base64URL: String(header)) ?? Data(), as: UTF8.self).contains("\"EdDSA\""))
+                #expect(String(decoding: Data(base64URLEncoded: String(header)) ?? Data(), as: UTF8.self).contains("\"EdDSA\""))
             }
             let me = try await client.json(.get, "/api/v1/auth/me", token: try await client.signIn("ceo@hdms.test").accessToken)
             #expect(me.status == .ok)
@@ -144,10 +144,3 @@ struct LoginTests {
     }
 }
 
-extension Data {
-    init?(base64URL text: String) {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        self.init(base64Encoded: base64)
-    }
-}

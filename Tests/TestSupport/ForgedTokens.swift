@@ -1,3 +1,4 @@
+import BaseModel
 import Crypto
 import Foundation
 import HDMSProtocol

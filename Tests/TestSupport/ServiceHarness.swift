@@ -105,3 +105,9 @@ extension TestResponse {
     /// The problem-details body of an error response.
     public var problem: Problem? { try? JSONDecoder().decode(Problem.self, from: self.body) }
 }
+
+/// A decoded `{items, next_cursor}` page.
+public struct ListPage<Item: Decodable>: Decodable {
+    public var items: [Item]
+    public var nextCursor: String?
+}

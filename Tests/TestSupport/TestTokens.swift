@@ -1,3 +1,4 @@
+import BaseModel
 import Foundation
 import HDMSProtocol
 import JWTKit
@@ -45,15 +46,5 @@ public struct TestTokens: Sendable {
         let keys = JWTKeyCollection()
         await keys.add(eddsa: self.key, kid: JWKIdentifier(string: self.kid))
         return try await keys.sign(claims, kid: JWKIdentifier(string: self.kid))
-    }
-}
-
-extension Data {
-    /// Base64url without padding (RFC 7515).
-    public var base64URLEncoded: String {
-        self.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
     }
 }

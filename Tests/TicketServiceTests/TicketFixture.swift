@@ -124,8 +124,3 @@ struct TicketJSON: Decodable, Sendable {
     struct SLA: Decodable, Sendable { var paused: Bool; var breached: Bool }
 }
 
-/// A decoded `{items, next_cursor}` page.
-struct ListPage<Item: Decodable>: Decodable {
-    var items: [Item]
-    var nextCursor: String?
-}

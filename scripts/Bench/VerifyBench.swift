@@ -1,3 +1,4 @@
+import BaseModel
 import Crypto
 import Foundation
 import HDMSProtocol
@@ -56,8 +57,7 @@ enum VerifyBench {
     static func verifierAndToken(logger: Logger, cacheLimit: Int) async throws -> (TokenVerifier, String) {
         let key = try EdDSA.PrivateKey(curve: .ed25519)
         let kid = JWKIdentifier(string: "bench-key")
-        let x = key.publicKey.rawRepresentation.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let x = key.publicKey.rawRepresentation.base64URLEncoded
         let jwks = JWKS(keys: [JWK.octetKeyPair(.eddsa, identifier: kid, x: x, y: nil, curve: .ed25519)])
         let signer = JWTKeyCollection()
         await signer.add(eddsa: key, kid: kid)

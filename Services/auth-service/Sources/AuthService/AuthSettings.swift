@@ -1,3 +1,4 @@
+import BaseModel
 import Crypto
 import Foundation
 import HDMSProtocol
@@ -51,16 +52,6 @@ struct AuthSettings: Sendable {
     var publicJWK: JWK {
         JWK.octetKeyPair(
             .eddsa, identifier: JWKIdentifier(string: self.kid),
-            x: self.signingKey.publicKey.rawRepresentation.base64URL, y: nil, curve: .ed25519)
-    }
-}
-
-extension Data {
-    /// Base64url without padding (RFC 7515).
-    var base64URL: String {
-        self.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+            x: self.signingKey.publicKey.rawRepresentation.base64URLEncoded, y: nil, curve: .ed25519)
     }
 }

@@ -290,8 +290,3 @@ extension Employee {
             createdAt: createdAt, updatedAt: updatedAt, version: version)
     }
 }
-
-extension UUID {
-    /// The lowercase form used on the wire and in events.
-    var lowercased: String { self.uuidString.lowercased() }
-}

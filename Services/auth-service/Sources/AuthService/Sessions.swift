@@ -35,7 +35,7 @@ struct Sessions: Sendable {
     /// Records the current signing key and retires any other, so JWKS keeps publishing a previous
     /// key only until the tokens it signed have expired.
     func registerSigningKey() async throws {
-        let publicKey = self.settings.signingKey.publicKey.rawRepresentation.base64URL
+        let publicKey = self.settings.signingKey.publicKey.rawRepresentation.base64URLEncoded
         try await self.client.transaction(logger: self.logger) { connection in
             try await connection.query("""
                 INSERT INTO auth.signing_keys (kid, public_key) VALUES (\(self.settings.kid), \(publicKey))
@@ -148,7 +148,7 @@ struct Sessions: Sendable {
     static func newRefreshToken() -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        return Data(bytes).base64URL
+        return Data(bytes).base64URLEncoded
     }
 
     static func hash(_ token: String) -> ByteBuffer { ByteBuffer(bytes: SHA256.hash(data: Data(token.utf8))) }

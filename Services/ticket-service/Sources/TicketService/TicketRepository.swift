@@ -137,7 +137,3 @@ extension Ticket {
             updatedAt: try value(22, Date.self), version: try value(23, Int.self))
     }
 }
-
-extension UUID {
-    var lowercased: String { self.uuidString.lowercased() }
-}
