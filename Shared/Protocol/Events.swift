@@ -129,3 +129,27 @@ public struct EventEnvelope: Codable, Sendable, Equatable {
     /// The known type, or nil for a type this build does not know (newer producers).
     public var eventType: EventType? { EventType(rawValue: self.type) }
 }
+
+/// The `data` of `message.posted`, `message.edited` and `message.deleted` (communication-service).
+public struct MessageEventData: Codable, Sendable, Equatable {
+    public var messageId: UUID
+    public var ticketId: UUID
+    public var authorId: UUID?
+    /// The text after the change; empty for a deleted message.
+    public var body: String
+    /// Internal notes (`internal` on the wire) are staff-only and never indexed for search.
+    public var isInternal: Bool
+
+    public init(messageId: UUID, ticketId: UUID, authorId: UUID?, body: String, isInternal: Bool) {
+        self.messageId = messageId
+        self.ticketId = ticketId
+        self.authorId = authorId
+        self.body = body
+        self.isInternal = isInternal
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case messageId, ticketId, authorId, body
+        case isInternal = "internal"
+    }
+}

@@ -21,7 +21,15 @@ public enum TicketServiceApp {
                 directory: context.directory, categories: categories
             ).register(on: router)
             CategoriesController(categories: categories, directory: context.directory).register(on: router)
-            return []
+            WatchersController(tickets: tickets, search: search, directory: context.directory).register(on: router)
+            var chatIndex = EventConsumer(
+                client: context.postgres, redis: context.redis, schema: context.schema, stream: context.configuration.eventStream,
+                group: ServiceName.tickets.rawValue, consumer: context.configuration.instanceID, logger: context.logger
+            ) { event, connection in
+                try await ChatIndex.handle(event, on: connection, logger: context.logger)
+            }
+            chatIndex.startAfter = context.migrated
+            return [chatIndex]
         }
     }
 }
