@@ -1,3 +1,4 @@
+import BaseModel
 import Foundation
 import HDMSProtocol
 import Hummingbird
@@ -57,6 +58,7 @@ struct LifecycleTests {
     static func fields(for action: TicketAction, _ world: TicketWorld) -> [String: String] {
         switch action {
         case .reject, .close, .reopen, .requestInfo: ["reason": "Because the table says so"]
+        case .postpone: ["reason": "Waiting for parts", "resume_at": RFC3339.format(Date().addingTimeInterval(86_400))]
         case .provideInfo: ["comment": "Here is what you asked"]
         case .updateProgress: ["progress": "70"]
         case .assign, .reassign: ["assignee_id": world.ids["agent"]!.uuidString]
@@ -106,9 +108,10 @@ struct LifecycleTests {
                 let forbidden = try await world.act(ticket.id, row.action.rawValue, as: outsider, Self.fields(for: row.action, world))
                 // A draft is its requestor's alone: to anyone else it does not exist.
                 #expect(forbidden.status == (from == .draft ? .notFound : .forbidden), "\(row.action) by \(outsider)")
+                // Rows only the scheduler takes are covered by the scheduler's tests.
+                guard let party = row.by.sorted(by: { "\($0)" < "\($1)" }).compactMap(Self.user(for:)).first else { continue }
                 let wrongState = TicketStatus.allCases.first { !row.from.contains($0) && $0 != .draft } ?? .closed
                 try await world.force(ticket.id, status: wrongState.rawValue)
-                let party = Self.user(for: row.by.sorted(by: { "\($0)" < "\($1)" })[0])!
                 let conflict = try await world.act(ticket.id, row.action.rawValue, as: party, Self.fields(for: row.action, world))
                 #expect(conflict.status == .conflict, "\(row.action) from \(wrongState)")
                 #expect(conflict.problem?.detail?.contains(wrongState.rawValue) == true)

@@ -11,7 +11,8 @@ enum TicketAction: String, Codable, Sendable, CaseIterable {
     case updateProgress = "update_progress"
     case requestInfo = "request_info"
     case provideInfo = "provide_info"
-    case resolve, confirm, reopen, close
+    case postpone, resume, resolve, confirm, reopen, close
+    case autoClose = "auto_close"
 }
 
 /// Who stands in which relation to a ticket. A caller may hold several.
@@ -61,9 +62,12 @@ enum Lifecycle {
         Transition(action: .updateProgress, from: [.inProgress], to: .inProgress, by: [.assignee], requires: [.progress]),
         Transition(action: .requestInfo, from: [.inProgress], to: .pending, by: [.assignee, .moderator], requires: [.reason]),
         Transition(action: .provideInfo, from: [.pending], to: .inProgress, by: [.owner], requires: [.comment]),
+        Transition(action: .postpone, from: [.inProgress], to: .postponed, by: [.assignee, .moderator], requires: [.reason]),
+        Transition(action: .resume, from: [.postponed], to: .inProgress, by: [.assignee, .moderator, .system]),
         Transition(action: .resolve, from: [.inProgress], to: .resolved, by: [.assignee]),
         Transition(action: .confirm, from: [.resolved], to: .closed, by: [.owner]),
         Transition(action: .reopen, from: [.resolved], to: .inProgress, by: [.owner], requires: [.reason]),
+        Transition(action: .autoClose, from: [.resolved], to: .closed, by: [.system]),
         Transition(action: .close, from: open, to: .closed, by: [.moderator, .admin], requires: [.reason]),
     ]
 

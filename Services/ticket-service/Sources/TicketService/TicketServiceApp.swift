@@ -15,10 +15,9 @@ public enum TicketServiceApp {
             let tickets = TicketRepository(client: context.postgres, outbox: context.outbox, logger: context.logger)
             let search = TicketSearch(client: context.postgres, logger: context.logger)
             let categories = CategoryRepository(client: context.postgres, outbox: context.outbox, logger: context.logger)
+            let workflow = TicketWorkflow(tickets: tickets, search: search, directory: context.directory)
             TicketsController(
-                tickets: tickets, search: search,
-                workflow: TicketWorkflow(tickets: tickets, search: search, directory: context.directory),
-                directory: context.directory, categories: categories
+                tickets: tickets, search: search, workflow: workflow, directory: context.directory, categories: categories
             ).register(on: router)
             CategoriesController(categories: categories, directory: context.directory).register(on: router)
             WatchersController(tickets: tickets, search: search, directory: context.directory).register(on: router)
@@ -29,7 +28,10 @@ public enum TicketServiceApp {
                 try await ChatIndex.handle(event, on: connection, logger: context.logger)
             }
             chatIndex.startAfter = context.migrated
-            return [chatIndex]
+            let scheduler = Scheduler(
+                tickets: tickets, workflow: workflow, settings: try Scheduler.Settings(context.configuration.environment),
+                startAfter: context.migrated, logger: context.logger)
+            return [chatIndex, scheduler]
         }
     }
 }

@@ -22,6 +22,16 @@ struct TicketWorkflow: Sendable {
         var progress: Int?
         var assigneeId: UUID?
         var departmentId: UUID?
+        var resumeAt: Date?
+    }
+
+    /// A transition's checked inputs.
+    struct Inputs: Sendable {
+        var reason: String?
+        var comment: String?
+        var progress: Int?
+        var resumeAt: Date?
+        var target: Target?
     }
 
     func apply(_ request: Request, to id: UUID, by identity: Identity, actor: AuditActor) async throws -> Ticket {
@@ -34,32 +44,45 @@ struct TicketWorkflow: Sendable {
         check.range(request.progress, "progress", 0...100)
         try check.finish()
         // Resolved before the transaction: a network call never holds a row lock.
-        let target = try await self.target(for: action, request)
+        let inputs = Inputs(reason: reason, comment: comment, progress: request.progress, resumeAt: request.resumeAt,
+                            target: try await self.target(for: action, request))
         return try await self.tickets.client.transaction(logger: self.tickets.logger) { connection in
             guard let before = try await self.tickets.ticket(id, on: connection, lock: true),
                   try await self.search.canSee(before, identity, on: connection)
             else { throw Problem.notFound("Ticket \(id.lowercased)") }
-            let row = try Lifecycle.resolve(action: action, status: before.status, parties: identity.parties(to: before))
             if let version = request.version, version != before.version {
                 throw Problem.versionConflict(expected: version, actual: before.version)
             }
-            var after = before
-            after.status = row.to
-            try await self.effects(of: action, on: &after, before: before, reason: reason, comment: comment,
-                                   progress: request.progress, target: target, identity: identity, connection: connection)
-            var details: [String: JSONValue] = ["transition": .string(action.rawValue), "from_status": .string(before.status.rawValue),
-                                                "to_status": .string(after.status.rawValue)]
-            if let reason { details["reason"] = .string(reason) }
-            if let comment { details["comment"] = .string(comment) }
-            let type: EventType = switch action {
-            case .submit: .ticketSubmitted
-            case .assign, .reassign: .ticketAssigned
-            default: .ticketStatusChanged
-            }
-            return try await self.tickets.save(after, before: before, change: Change(
-                type: type, action: action.rawValue, subject: .init(kind: "ticket", id: id.lowercased),
-                actorId: actor.id, requestId: actor.requestId, details: details), on: connection)
+            return try await self.perform(action, on: before, parties: identity.parties(to: before), inputs: inputs,
+                                          caller: identity.userID, actor: actor, now: Date(), connection: connection)
         }
+    }
+
+    /// Takes `action` on a ticket whose row the caller holds locked: finds the table row, applies
+    /// its effects and saves the new state with its audit row and event. The scheduler calls this
+    /// too, as the system party.
+    func perform(
+        _ action: TicketAction, on before: Ticket, parties: Set<Party>, inputs: Inputs, caller: UUID?, actor: AuditActor, now: Date,
+        connection: PostgresConnection
+    ) async throws -> Ticket {
+        let row = try Lifecycle.resolve(action: action, status: before.status, parties: parties)
+        var after = before
+        after.status = row.to
+        try await self.effects(of: action, on: &after, before: before, inputs: inputs, caller: caller, now: now, connection: connection)
+        var details: [String: JSONValue] = ["transition": .string(action.rawValue), "from_status": .string(before.status.rawValue),
+                                            "to_status": .string(after.status.rawValue)]
+        if let reason = inputs.reason { details["reason"] = .string(reason) }
+        if let comment = inputs.comment { details["comment"] = .string(comment) }
+        if let resumeAt = inputs.resumeAt { details["resume_at"] = .string(RFC3339.format(resumeAt)) }
+        let type: EventType = switch action {
+        case .submit: .ticketSubmitted
+        case .assign, .reassign: .ticketAssigned
+        case .autoClose: .ticketAutoClosed
+        default: .ticketStatusChanged
+        }
+        return try await self.tickets.save(after, before: before, change: Change(
+            type: type, action: action.rawValue, subject: .init(kind: "ticket", id: before.id.lowercased),
+            actorId: actor.id, requestId: actor.requestId, details: details), on: connection)
     }
 
     /// Where an assign/reassign sends the ticket, checked against the directory.
@@ -90,13 +113,13 @@ struct TicketWorkflow: Sendable {
     }
 
     private func effects(
-        of action: TicketAction, on ticket: inout Ticket, before: Ticket, reason: String?, comment: String?, progress: Int?,
-        target: Target?, identity: Identity, connection: PostgresConnection
+        of action: TicketAction, on ticket: inout Ticket, before: Ticket, inputs: Inputs, caller: UUID?, now: Date,
+        connection: PostgresConnection
     ) async throws {
         func required(_ value: String?, _ field: String, _ what: String) throws {
             if value?.isEmpty ?? true { throw Problem.validation([.init(field: field, message: "is required to \(what)")]) }
         }
-        let now = Date()
+        let (reason, comment, progress, target) = (inputs.reason, inputs.comment, inputs.progress, inputs.target)
         switch action {
         case .submit:
             var check = Validation()
@@ -104,10 +127,10 @@ struct TicketWorkflow: Sendable {
             check.require(ticket.description, "description")
             if ticket.departmentId == nil { check.fail("department_id", "is required to submit") }
             try check.finish()
-        case .withdraw, .confirm:
+        case .withdraw, .confirm, .autoClose:
             break
         case .startReview:
-            ticket.moderatorId = identity.userID ?? ticket.moderatorId
+            ticket.moderatorId = caller ?? ticket.moderatorId
         case .reject:
             try required(reason, "reason", "reject")
         case .close:
@@ -116,9 +139,9 @@ struct TicketWorkflow: Sendable {
             guard let target else { throw Problem.validation([.init(field: "department_id", message: "is required")]) }
             ticket.departmentId = target.departmentId
             ticket.assigneeId = target.assigneeId
-            if ticket.moderatorId == nil { ticket.moderatorId = identity.userID }
+            if ticket.moderatorId == nil { ticket.moderatorId = caller }
         case .acknowledge:
-            if ticket.assigneeId == nil { ticket.assigneeId = identity.userID }
+            if ticket.assigneeId == nil { ticket.assigneeId = caller }
             if ticket.firstResponseAt == nil { ticket.firstResponseAt = now }
         case .updateProgress:
             guard let progress else { throw Problem.validation([.init(field: "progress", message: "is required")]) }
@@ -129,6 +152,17 @@ struct TicketWorkflow: Sendable {
             ticket.slaPausedAt = now
         case .provideInfo:
             try required(comment, "comment", "provide information (the answer)")
+            self.resumeClocks(&ticket, at: now)
+        case .postpone:
+            try required(reason, "reason", "postpone")
+            guard let resumeAt = inputs.resumeAt else {
+                throw Problem.validation([.init(field: "resume_at", message: "is required to postpone")])
+            }
+            guard resumeAt > now else { throw Problem.validation([.init(field: "resume_at", message: "must be in the future")]) }
+            ticket.resumeAt = resumeAt
+            ticket.slaPausedAt = now
+        case .resume:
+            ticket.resumeAt = nil
             self.resumeClocks(&ticket, at: now)
         case .resolve:
             let open = try await connection.query("""

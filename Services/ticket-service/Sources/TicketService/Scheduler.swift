@@ -1,0 +1,119 @@
+import BaseModel
+import Foundation
+import HDMSProtocol
+import Logging
+import PostgresNIO
+import ServiceKit
+import ServiceLifecycle
+
+/// The ticket-service's scheduled work: postponed tickets resume at their date (with a reminder
+/// `reminderLead` before it) and resolved tickets nobody confirmed close after `autoCloseAfter`.
+///
+/// Any number of replicas run it side by side. Each pass claims due rows with `FOR UPDATE SKIP
+/// LOCKED` in short transactions of `batchSize`, so a row is acted on by one runner only; a runner
+/// that dies mid-batch rolls its transaction back and its rows are due again for the next pass.
+/// `now` is injectable, so tests drive time instead of sleeping.
+struct Scheduler: Service {
+    struct Settings: Sendable {
+        var interval: Duration = .seconds(30)
+        var autoCloseAfter: TimeInterval = 3 * 86_400
+        var reminderLead: TimeInterval = 86_400
+        var batchSize = 100
+
+        init(_ environment: EnvironmentReader) throws {
+            self.interval = .seconds(try environment.int("HDMS_JOBS_INTERVAL", default: 30, range: 1...3_600))
+            self.autoCloseAfter = TimeInterval(try environment.int("HDMS_AUTO_CLOSE_DAYS", default: 3, range: 1...365) * 86_400)
+            self.reminderLead = TimeInterval(try environment.int("HDMS_POSTPONE_REMINDER_HOURS", default: 24, range: 0...720) * 3_600)
+        }
+    }
+
+    /// What one pass did.
+    struct Pass: Sendable, Equatable {
+        var resumed = 0
+        var reminded = 0
+        var autoClosed = 0
+    }
+
+    let tickets: TicketRepository
+    let workflow: TicketWorkflow
+    let settings: Settings
+    let startAfter: StartupGate?
+    let logger: Logger
+
+    func run() async throws {
+        await self.startAfter?.wait()
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                let pass = try await self.runOnce(now: Date())
+                if pass != Pass() { self.logger.info("scheduled work done", metadata: ["resumed": "\(pass.resumed)", "reminded": "\(pass.reminded)", "auto_closed": "\(pass.autoClosed)"]) }
+            } catch {
+                self.logger.warning("scheduled work failed, retrying", metadata: ["error": "\(describeDatabaseError(error))"])
+            }
+            try? await Task.sleep(for: self.settings.interval)
+        }
+    }
+
+    /// One pass of every job, as of `now`, until nothing is due.
+    func runOnce(now: Date) async throws -> Pass {
+        var pass = Pass()
+        pass.reminded = try await self.drain { try await self.remindBatch(now: now) }
+        pass.resumed = try await self.drain {
+            try await self.transitionBatch(.resume, now: now, due: "status = 'postponed' AND resume_at <= \(now)", order: "resume_at")
+        }
+        let cutoff = now.addingTimeInterval(-self.settings.autoCloseAfter)
+        pass.autoClosed = try await self.drain {
+            try await self.transitionBatch(.autoClose, now: now, due: "status = 'resolved' AND resolved_at <= \(cutoff)", order: "resolved_at")
+        }
+        return pass
+    }
+
+    private func drain(_ batch: () async throws -> Int) async throws -> Int {
+        var total = 0
+        while true {
+            let done = try await batch()
+            total += done
+            if done < self.settings.batchSize { return total }
+        }
+    }
+
+    /// Claims up to a batch of due tickets and takes `action` on each as the system.
+    private func transitionBatch(_ action: TicketAction, now: Date, due: PostgresQuery, order: String) async throws -> Int {
+        try await self.tickets.client.transaction(logger: self.logger) { connection in
+            var query = PostgresQuery(unsafeSQL: "SELECT \(TicketRepository.columns) FROM tickets.tickets t WHERE ")
+            query.sql += due.sql
+            query.binds = due.binds
+            query.sql += " ORDER BY \(order) LIMIT \(self.settings.batchSize) FOR UPDATE SKIP LOCKED"
+            var claimed: [Ticket] = []
+            for try await row in try await connection.query(query, logger: self.logger) { claimed.append(try Ticket(row: row)) }
+            for ticket in claimed {
+                _ = try await self.workflow.perform(
+                    action, on: ticket, parties: [.system], inputs: .init(), caller: nil, actor: .system, now: now, connection: connection)
+            }
+            return claimed.count
+        }
+    }
+
+    /// Sends the reminder of postponed tickets whose date is within the lead time, once each.
+    private func remindBatch(now: Date) async throws -> Int {
+        let horizon = now.addingTimeInterval(self.settings.reminderLead)
+        return try await self.tickets.client.transaction(logger: self.logger) { connection in
+            let rows = try await connection.query("""
+                SELECT \(unescaped: TicketRepository.columns) FROM tickets.tickets t
+                WHERE status = 'postponed' AND postpone_reminded_at IS NULL AND resume_at <= \(horizon) AND resume_at > \(now)
+                ORDER BY resume_at LIMIT \(self.settings.batchSize) FOR UPDATE SKIP LOCKED
+                """, logger: self.logger)
+            var claimed: [Ticket] = []
+            for try await row in rows { claimed.append(try Ticket(row: row)) }
+            for ticket in claimed {
+                try await connection.query("UPDATE tickets.tickets SET postpone_reminded_at = \(now) WHERE id = \(ticket.id)", logger: self.logger)
+                var details = TicketRepository.summary(ticket)
+                details["resume_at"] = ticket.resumeAt.map { .string(RFC3339.format($0)) } ?? .null
+                details["recipients"] = .array([ticket.assigneeId, ticket.moderatorId].compactMap { $0 }.map { .string($0.lowercased) })
+                try await self.tickets.outbox.record(Change(
+                    type: .reminderDue, action: "postpone_reminder", subject: .init(kind: "ticket", id: ticket.id.lowercased),
+                    actorId: nil, requestId: nil, details: details), on: connection, logger: self.logger)
+            }
+            return claimed.count
+        }
+    }
+}
