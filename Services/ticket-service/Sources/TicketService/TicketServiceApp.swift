@@ -21,6 +21,7 @@ public enum TicketServiceApp {
             ).register(on: router)
             CategoriesController(categories: categories, directory: context.directory).register(on: router)
             WatchersController(tickets: tickets, search: search, directory: context.directory).register(on: router)
+            SubticketsController(tickets: tickets, search: search, directory: context.directory).register(on: router)
             var chatIndex = EventConsumer(
                 client: context.postgres, redis: context.redis, schema: context.schema, stream: context.configuration.eventStream,
                 group: ServiceName.tickets.rawValue, consumer: context.configuration.instanceID, logger: context.logger
