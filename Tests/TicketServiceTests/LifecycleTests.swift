@@ -62,6 +62,7 @@ struct LifecycleTests {
         case .provideInfo: ["comment": "Here is what you asked"]
         case .updateProgress: ["progress": "70"]
         case .assign, .reassign: ["assignee_id": world.ids["agent"]!.uuidString]
+        case .requestApproval: ["route_id": world.demoRoute.uuidString]
         default: [:]
         }
     }
@@ -73,7 +74,7 @@ struct LifecycleTests {
         case .moderator: "moderator"
         case .assignee: "agent"
         case .admin: "admin"
-        case .system: nil
+        case .approver, .system: nil
         }
     }
 

@@ -16,7 +16,11 @@ struct SchedulerTests {
         let tickets = TicketRepository(client: context.postgres, outbox: context.outbox, logger: context.logger)
         let search = TicketSearch(client: context.postgres, logger: context.logger)
         return Scheduler(
-            tickets: tickets, workflow: TicketWorkflow(tickets: tickets, search: search, directory: context.directory),
+            tickets: tickets,
+            workflow: TicketWorkflow(
+                tickets: tickets, search: search, directory: context.directory,
+                planner: ApprovalPlanner(approvals: ApprovalRepository(client: context.postgres, outbox: context.outbox, logger: context.logger),
+                                         directory: context.directory)),
             settings: try .init(EnvironmentReader([:])), startAfter: nil, logger: context.logger)
     }
 

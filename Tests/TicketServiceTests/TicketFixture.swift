@@ -18,6 +18,8 @@ struct TicketWorld: Sendable {
     let tokens: [String: String]
     let ids: [String: UUID]
     let departments: [String: UUID]
+    /// The demo route "Department head → Finance → CEO".
+    let demoRoute: UUID
 
     static let users = [
         "admin", "moderator", "agent", "agent.ops", "requestor", "head.hr", "head.finance", "ceo",
@@ -36,7 +38,11 @@ struct TicketWorld: Sendable {
             let service = try await ServiceHarness.build(try TicketServiceApp.definition(), extra: auth.environment(for: .tickets))
             let (signedIn, userIDs) = (tokens, ids)
             try await service.application.test(.router) { client in
-                try await body(TicketWorld(client: client, auth: auth, service: service, tokens: signedIn, ids: userIDs, departments: departments))
+                try await DemoData.seed(service.context)
+                let routes = try await client.json(.get, "/api/v1/approval-routes", token: signedIn["admin"]).decode(ListPage<Route>.self)
+                guard let route = routes.items.first(where: { $0.name == DemoData.routeName }) else { throw Problem.notFound("demo route") }
+                try await body(TicketWorld(
+                    client: client, auth: auth, service: service, tokens: signedIn, ids: userIDs, departments: departments, demoRoute: route.id))
             }
         }
     }
@@ -94,6 +100,13 @@ struct TicketWorld: Sendable {
         for try await count in rows.decode(Int.self) { return count }
         return 0
     }
+}
+
+/// An approval route as clients read it.
+struct Route: Decodable, Sendable {
+    var id: UUID
+    var name: String
+    var steps: [String]
 }
 
 /// A string or number in a JSON body.

@@ -84,7 +84,7 @@ struct DemoCategoryTests {
             try await seed(world.service.context)
             let page = try await world.client.json(.get, "/api/v1/categories", token: world.token("requestor"))
             struct Category: Decodable { var name: String }
-            #expect(try page.decode(ListPage<Category>.self).items.map(\.name).sorted() == DemoCategories.names.sorted())
+            #expect(try page.decode(ListPage<Category>.self).items.map(\.name).sorted() == DemoData.categories.sorted())
         }
     }
 }

@@ -54,6 +54,11 @@ struct Ticket: Sendable, Equatable, Codable {
     var createdAt: Date
     var updatedAt: Date
     var version: Int
+    var approvalRouteId: UUID?
+    /// The current step of the approval route (0-based) while pending approval.
+    var approvalStep: Int?
+    /// Who must decide the current approval step.
+    var currentApproverId: UUID?
 }
 
 /// A ticket as the API shows it to one caller (API.md "ticket-service").
@@ -101,6 +106,7 @@ struct TicketView: Encodable, Sendable, ResponseEncodable {
         try container.encode(ticket.createdAt, forKey: .createdAt)
         try container.encode(ticket.updatedAt, forKey: .updatedAt)
         try container.encode(ticket.version, forKey: .version)
+        try container.encode(ticket.currentApproverId, forKey: .currentApproverId)
         let due = ticket.firstResponseAt == nil ? ticket.firstResponseDue ?? ticket.resolutionDue : ticket.resolutionDue
         let paused = ticket.status.pausesSLA
         let remaining = due.map { Int($0.timeIntervalSince(ticket.slaPausedAt ?? Date())) }
@@ -112,6 +118,6 @@ struct TicketView: Encodable, Sendable, ResponseEncodable {
 
     enum Keys: String, CodingKey {
         case id, number, title, description, categoryId, priority, status, departmentId, requestorId, assigneeId, moderatorId
-        case progress, reopenCount, parentId, dueAt, createdAt, updatedAt, version, sla, allowedActions
+        case progress, reopenCount, parentId, dueAt, createdAt, updatedAt, version, sla, allowedActions, currentApproverId
     }
 }

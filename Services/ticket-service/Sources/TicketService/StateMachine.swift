@@ -13,6 +13,8 @@ enum TicketAction: String, Codable, Sendable, CaseIterable {
     case provideInfo = "provide_info"
     case postpone, resume, resolve, confirm, reopen, close
     case autoClose = "auto_close"
+    case requestApproval = "request_approval"
+    case approve, decline
 }
 
 /// Who stands in which relation to a ticket. A caller may hold several.
@@ -23,6 +25,8 @@ enum Party: Sendable, Hashable {
     case moderator
     /// The assignee, or an assignee of the department it is assigned to while nobody holds it.
     case assignee
+    /// The employee who holds the current approval step's position.
+    case approver
     /// An administrator.
     case admin
     /// The scheduler (auto-close, resumes).
@@ -35,6 +39,7 @@ enum Requirement: Sendable {
     case comment
     case progress
     case target
+    case route
 }
 
 /// One row of the lifecycle table: from which states, by whom, to which state.
@@ -56,6 +61,10 @@ enum Lifecycle {
         Transition(action: .withdraw, from: [.draft, .submitted], to: .withdrawn, by: [.owner]),
         Transition(action: .startReview, from: [.submitted], to: .underReview, by: [.moderator]),
         Transition(action: .reject, from: [.submitted, .underReview], to: .rejected, by: [.moderator], requires: [.reason]),
+        Transition(action: .requestApproval, from: [.underReview], to: .pendingApproval, by: [.moderator], requires: [.route]),
+        // After the last step the ticket returns to review; earlier steps keep it pending (effects).
+        Transition(action: .approve, from: [.pendingApproval], to: .underReview, by: [.approver]),
+        Transition(action: .decline, from: [.pendingApproval], to: .rejected, by: [.approver], requires: [.comment]),
         Transition(action: .assign, from: [.underReview], to: .assigned, by: [.moderator], requires: [.target]),
         Transition(action: .acknowledge, from: [.assigned], to: .inProgress, by: [.assignee]),
         Transition(action: .reassign, from: [.assigned, .inProgress], to: .assigned, by: [.moderator], requires: [.target]),
@@ -110,6 +119,7 @@ extension Party {
         case .owner: "requestor who raised it"
         case .moderator: "moderator of its department"
         case .assignee: "assignee"
+        case .approver: "approver of the current step"
         case .admin: "admin"
         case .system: "system"
         }
@@ -131,6 +141,7 @@ extension Identity {
                 parties.insert(.assignee)
             }
         }
+        if ticket.status == .pendingApproval, ticket.currentApproverId == me { parties.insert(.approver) }
         if self.has(.admin) { parties.insert(.admin) }
         return parties
     }

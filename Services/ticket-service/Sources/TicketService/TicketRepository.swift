@@ -14,8 +14,11 @@ struct TicketRepository: Sendable {
     static let columns = """
         t.id, t.number, t.title, t.description, t.category_id, t.priority, t.status, t.requestor_id, t.department_id,
         t.assignee_id, t.moderator_id, t.progress, t.reopen_count, t.parent_id, t.due_at, t.first_response_at,
-        t.first_response_due, t.resolution_due, t.sla_paused_at, t.sla_breached, t.resume_at, t.created_at, t.updated_at, t.version
+        t.first_response_due, t.resolution_due, t.sla_paused_at, t.sla_breached, t.resume_at, t.created_at, t.updated_at, t.version,
+        t.approval_route_id, t.approval_step, t.current_approver_id
         """
+    /// How many columns `columns` selects; a query may add its own after them.
+    static let columnCount = 27
 
     struct Draft: Sendable {
         var title: String
@@ -85,6 +88,8 @@ struct TicketRepository: Sendable {
                 reopen_count = \(ticket.reopenCount), due_at = \(ticket.dueAt), first_response_at = \(ticket.firstResponseAt),
                 first_response_due = \(ticket.firstResponseDue), resolution_due = \(ticket.resolutionDue),
                 sla_paused_at = \(ticket.slaPausedAt), sla_breached = \(ticket.slaBreached), resume_at = \(ticket.resumeAt),
+                approval_route_id = \(ticket.approvalRouteId), approval_step = \(ticket.approvalStep),
+                current_approver_id = \(ticket.currentApproverId),
                 submitted_at = CASE WHEN \(ticket.status.rawValue) = 'submitted' AND submitted_at IS NULL THEN now() ELSE submitted_at END,
                 resolved_at = CASE WHEN \(ticket.status.rawValue) = 'resolved' THEN now() ELSE resolved_at END,
                 closed_at = CASE WHEN \(ticket.status.rawValue) IN ('closed', 'rejected', 'withdrawn') THEN now() ELSE closed_at END,
@@ -134,6 +139,7 @@ extension Ticket {
             parentId: try value(13, UUID?.self), dueAt: try value(14, Date?.self), firstResponseAt: try value(15, Date?.self),
             firstResponseDue: try value(16, Date?.self), resolutionDue: try value(17, Date?.self), slaPausedAt: try value(18, Date?.self),
             slaBreached: try value(19, Bool.self), resumeAt: try value(20, Date?.self), createdAt: try value(21, Date.self),
-            updatedAt: try value(22, Date.self), version: try value(23, Int.self))
+            updatedAt: try value(22, Date.self), version: try value(23, Int.self), approvalRouteId: try value(24, UUID?.self),
+            approvalStep: try value(25, Int?.self), currentApproverId: try value(26, UUID?.self))
     }
 }

@@ -10,7 +10,7 @@ import ServiceKit
 ///
 /// A requestor sees the tickets they raised and those they watch; an assignee those assigned to
 /// them or to their department; a moderator those of the departments they moderate; an admin and
-/// a service every ticket. Drafts are their requestor's alone.
+/// a service every ticket; an approver those they decide or decided. Drafts are their requestor's alone.
 struct TicketSearch: Sendable {
     let client: PostgresClient
     let logger: Logger
@@ -26,7 +26,11 @@ struct TicketSearch: Sendable {
         if identity.has(.assignee), ticket.assigneeId == me || (ticket.departmentId != nil && ticket.departmentId == identity.department) {
             return true
         }
-        let query: PostgresQuery = "SELECT 1 FROM tickets.watchers WHERE ticket_id = \(ticket.id) AND employee_id = \(me)"
+        if ticket.currentApproverId == me { return true }
+        let query: PostgresQuery = """
+            SELECT 1 FROM tickets.watchers WHERE ticket_id = \(ticket.id) AND employee_id = \(me)
+            UNION ALL SELECT 1 FROM tickets.approvals WHERE ticket_id = \(ticket.id) AND approver_id = \(me)
+            """
         let rows = if let connection { try await connection.query(query, logger: self.logger) } else { try await self.client.query(query, logger: self.logger) }
         for try await _ in rows { return true }
         return false
@@ -150,7 +154,9 @@ struct TicketSearch: Sendable {
                     \(isAll)
                     OR (\(isModerator) AND t.department_id = ANY(\(moderates)::uuid[]))
                     OR (\(isAssignee) AND (t.assignee_id = \(me) OR t.department_id = \(department)))
-                    OR EXISTS (SELECT 1 FROM tickets.watchers w WHERE w.ticket_id = t.id AND w.employee_id = \(me)))))
+                    OR t.current_approver_id = \(me)
+                    OR EXISTS (SELECT 1 FROM tickets.watchers w WHERE w.ticket_id = t.id AND w.employee_id = \(me))
+                    OR EXISTS (SELECT 1 FROM tickets.approvals a WHERE a.ticket_id = t.id AND a.approver_id = \(me)))))
               AND (\(query.statuses)::text[] IS NULL OR t.status = ANY(\(query.statuses)::text[]))
               AND (\(query.departmentId)::uuid IS NULL OR t.department_id = \(query.departmentId))
               AND (\(query.priority)::text IS NULL OR t.priority = \(query.priority))
@@ -172,7 +178,7 @@ struct TicketSearch: Sendable {
         var lastKey: String?
         for try await row in rows {
             tickets.append(try Ticket(row: row))
-            lastKey = try row.makeRandomAccess()[24].decode(String.self, context: .default)
+            lastKey = try row.makeRandomAccess()[TicketRepository.columnCount].decode(String.self, context: .default)
             if tickets.count == query.limit { break }
         }
         // The extra row (limit + 1) only tells whether a next page exists.

@@ -10,12 +10,16 @@ public enum TicketServiceApp {
             name: .tickets,
             migrations: resources.migrations,
             openAPIDocument: resources.openAPI,
-            commands: ["seed-demo": { context in try await DemoCategories.seed(context) }]
+            commands: ["seed-demo": { context in try await DemoData.seed(context) }]
         ) { context, router in
             let tickets = TicketRepository(client: context.postgres, outbox: context.outbox, logger: context.logger)
             let search = TicketSearch(client: context.postgres, logger: context.logger)
             let categories = CategoryRepository(client: context.postgres, outbox: context.outbox, logger: context.logger)
-            let workflow = TicketWorkflow(tickets: tickets, search: search, directory: context.directory)
+            let approvals = ApprovalRepository(client: context.postgres, outbox: context.outbox, logger: context.logger)
+            let workflow = TicketWorkflow(
+                tickets: tickets, search: search, directory: context.directory,
+                planner: ApprovalPlanner(approvals: approvals, directory: context.directory))
+            ApprovalsController(approvals: approvals, tickets: tickets, search: search, directory: context.directory).register(on: router)
             TicketsController(
                 tickets: tickets, search: search, workflow: workflow, directory: context.directory, categories: categories
             ).register(on: router)

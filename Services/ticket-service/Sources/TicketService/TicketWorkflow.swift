@@ -12,6 +12,7 @@ struct TicketWorkflow: Sendable {
     let tickets: TicketRepository
     let search: TicketSearch
     let directory: DirectoryClient
+    let planner: ApprovalPlanner
 
     /// The body of `POST /tickets/{id}/transitions`.
     struct Request: Decodable, Sendable {
@@ -23,6 +24,7 @@ struct TicketWorkflow: Sendable {
         var assigneeId: UUID?
         var departmentId: UUID?
         var resumeAt: Date?
+        var routeId: UUID?
     }
 
     /// A transition's checked inputs.
@@ -32,6 +34,7 @@ struct TicketWorkflow: Sendable {
         var progress: Int?
         var resumeAt: Date?
         var target: Target?
+        var plan: ApprovalPlan?
     }
 
     func apply(_ request: Request, to id: UUID, by identity: Identity, actor: AuditActor) async throws -> Ticket {
@@ -44,8 +47,12 @@ struct TicketWorkflow: Sendable {
         check.range(request.progress, "progress", 0...100)
         try check.finish()
         // Resolved before the transaction: a network call never holds a row lock.
+        var plan: ApprovalPlan?
+        if [.requestApproval, .approve, .decline].contains(action), let current = try await self.tickets.ticket(id) {
+            plan = try await self.planner.plan(action, ticket: current, routeId: request.routeId)
+        }
         let inputs = Inputs(reason: reason, comment: comment, progress: request.progress, resumeAt: request.resumeAt,
-                            target: try await self.target(for: action, request))
+                            target: try await self.target(for: action, request), plan: plan)
         return try await self.tickets.client.transaction(logger: self.tickets.logger) { connection in
             guard let before = try await self.tickets.ticket(id, on: connection, lock: true),
                   try await self.search.canSee(before, identity, on: connection)
@@ -78,7 +85,16 @@ struct TicketWorkflow: Sendable {
         case .submit: .ticketSubmitted
         case .assign, .reassign: .ticketAssigned
         case .autoClose: .ticketAutoClosed
+        case .requestApproval: .approvalRequested
+        case .approve, .decline: .approvalDecided
         default: .ticketStatusChanged
+        }
+        if let plan = inputs.plan {
+            details["route_id"] = .string(plan.routeId.lowercased)
+            if let next = plan.next {
+                details["approver_id"] = .string(next.approver.lowercased)
+                details["recipients"] = .array([.string(next.approver.lowercased)])
+            }
         }
         return try await self.tickets.save(after, before: before, change: Change(
             type: type, action: action.rawValue, subject: .init(kind: "ticket", id: before.id.lowercased),
@@ -164,6 +180,8 @@ struct TicketWorkflow: Sendable {
         case .resume:
             ticket.resumeAt = nil
             self.resumeClocks(&ticket, at: now)
+        case .requestApproval, .approve, .decline:
+            try await self.decide(action, on: &ticket, before: before, inputs: inputs, now: now, connection: connection)
         case .resolve:
             let open = try await connection.query("""
                 SELECT count(*)::int FROM tickets.tickets WHERE parent_id = \(ticket.id) AND status NOT IN ('resolved', 'closed', 'rejected', 'withdrawn')
@@ -179,6 +197,37 @@ struct TicketWorkflow: Sendable {
             }
             ticket.reopenCount += 1
         }
+    }
+
+    /// Records an approval step's request or decision and moves the ticket along its route.
+    private func decide(
+        _ action: TicketAction, on ticket: inout Ticket, before: Ticket, inputs: Inputs, now: Date, connection: PostgresConnection
+    ) async throws {
+        guard let plan = inputs.plan, plan.decidedStep == before.approvalStep else {
+            throw Problem.conflict(kind: "version-conflict", "The approval moved on while this decision was made; reload the ticket")
+        }
+        let logger = self.tickets.logger
+        if let step = plan.decidedStep {
+            if action == .decline, inputs.comment?.isEmpty ?? true {
+                throw Problem.validation([.init(field: "comment", message: "is required to decline")])
+            }
+            try await connection.query("""
+                UPDATE tickets.approvals SET decision = \(action == .approve ? "approved" : "declined"), comment = \(inputs.comment ?? inputs.reason),
+                    decided_at = \(now)
+                WHERE ticket_id = \(ticket.id) AND step = \(step) AND decision = 'pending'
+                """, logger: logger)
+        }
+        ticket.approvalRouteId = plan.routeId
+        ticket.approvalStep = nil
+        ticket.currentApproverId = nil
+        guard action != .decline, let next = plan.next else { return }
+        try await connection.query("""
+            INSERT INTO tickets.approvals (id, ticket_id, route_id, step, position, approver_id, requested_at)
+            VALUES (\(UUID.v7()), \(ticket.id), \(plan.routeId), \(next.step), \(next.position.code), \(next.approver), \(now))
+            """, logger: logger)
+        ticket.status = .pendingApproval
+        ticket.approvalStep = next.step
+        ticket.currentApproverId = next.approver
     }
 
     /// Moves the SLA due times later by the time the ticket spent paused.
