@@ -20,7 +20,8 @@ struct SchedulerTests {
             workflow: TicketWorkflow(
                 tickets: tickets, search: search, directory: context.directory,
                 planner: ApprovalPlanner(approvals: ApprovalRepository(client: context.postgres, outbox: context.outbox, logger: context.logger),
-                                         directory: context.directory)),
+                                         directory: context.directory),
+                sla: SLARepository(client: context.postgres, outbox: context.outbox, logger: context.logger)),
             settings: try .init(EnvironmentReader([:])), startAfter: nil, logger: context.logger)
     }
 

@@ -32,6 +32,7 @@ struct Scheduler: Service {
         var resumed = 0
         var reminded = 0
         var autoClosed = 0
+        var breached = 0
     }
 
     let tickets: TicketRepository
@@ -64,7 +65,39 @@ struct Scheduler: Service {
         pass.autoClosed = try await self.drain {
             try await self.transitionBatch(.autoClose, now: now, due: "status = 'resolved' AND resolved_at <= \(cutoff)", order: "resolved_at")
         }
+        pass.breached = try await self.drain { try await self.breachBatch(now: now) }
         return pass
+    }
+
+    /// Flags tickets past an SLA target and publishes `sla.breached` once per ticket, escalating to
+    /// the moderator and (by department) its head. Paused tickets are not checked.
+    private func breachBatch(now: Date) async throws -> Int {
+        try await self.tickets.client.transaction(logger: self.logger) { connection in
+            let rows = try await connection.query("""
+                SELECT \(unescaped: TicketRepository.columns) FROM tickets.tickets t
+                WHERE sla_breach_notified_at IS NULL
+                  AND status IN ('submitted', 'under_review', 'pending_approval', 'assigned', 'in_progress')
+                  AND ((first_response_at IS NULL AND first_response_due <= \(now)) OR resolution_due <= \(now))
+                ORDER BY resolution_due LIMIT \(self.settings.batchSize) FOR UPDATE SKIP LOCKED
+                """, logger: self.logger)
+            var claimed: [Ticket] = []
+            for try await row in rows { claimed.append(try Ticket(row: row)) }
+            for ticket in claimed {
+                try await connection.query("""
+                    UPDATE tickets.tickets SET sla_breached = true, sla_breach_notified_at = \(now) WHERE id = \(ticket.id)
+                    """, logger: self.logger)
+                var details = TicketRepository.summary(ticket)
+                let firstResponseMissed = ticket.firstResponseAt == nil && (ticket.firstResponseDue.map { $0 <= now } ?? false)
+                details["target"] = .string(firstResponseMissed ? "first_response" : "resolution")
+                details["due_at"] = (firstResponseMissed ? ticket.firstResponseDue : ticket.resolutionDue).map { .string(RFC3339.format($0)) } ?? .null
+                details["recipients"] = .array([ticket.moderatorId, ticket.assigneeId].compactMap { $0 }.map { .string($0.lowercased) })
+                details["escalate_to"] = .string("department_head")
+                try await self.tickets.outbox.record(Change(
+                    type: .slaBreached, action: "sla_breach", subject: .init(kind: "ticket", id: ticket.id.lowercased),
+                    actorId: nil, requestId: nil, details: details), on: connection, logger: self.logger)
+            }
+            return claimed.count
+        }
     }
 
     private func drain(_ batch: () async throws -> Int) async throws -> Int {

@@ -16,9 +16,11 @@ public enum TicketServiceApp {
             let search = TicketSearch(client: context.postgres, logger: context.logger)
             let categories = CategoryRepository(client: context.postgres, outbox: context.outbox, logger: context.logger)
             let approvals = ApprovalRepository(client: context.postgres, outbox: context.outbox, logger: context.logger)
+            let sla = SLARepository(client: context.postgres, outbox: context.outbox, logger: context.logger)
             let workflow = TicketWorkflow(
                 tickets: tickets, search: search, directory: context.directory,
-                planner: ApprovalPlanner(approvals: approvals, directory: context.directory))
+                planner: ApprovalPlanner(approvals: approvals, directory: context.directory), sla: sla)
+            SLAController(sla: sla, directory: context.directory).register(on: router)
             ApprovalsController(approvals: approvals, tickets: tickets, search: search, directory: context.directory).register(on: router)
             TicketsController(
                 tickets: tickets, search: search, workflow: workflow, directory: context.directory, categories: categories

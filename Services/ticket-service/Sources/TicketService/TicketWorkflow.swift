@@ -13,6 +13,7 @@ struct TicketWorkflow: Sendable {
     let search: TicketSearch
     let directory: DirectoryClient
     let planner: ApprovalPlanner
+    let sla: SLARepository
 
     /// The body of `POST /tickets/{id}/transitions`.
     struct Request: Decodable, Sendable {
@@ -143,6 +144,7 @@ struct TicketWorkflow: Sendable {
             check.require(ticket.description, "description")
             if ticket.departmentId == nil { check.fail("department_id", "is required to submit") }
             try check.finish()
+            try await self.startClocks(&ticket, at: now, connection: connection)
         case .withdraw, .confirm, .autoClose:
             break
         case .startReview:
@@ -168,7 +170,7 @@ struct TicketWorkflow: Sendable {
             ticket.slaPausedAt = now
         case .provideInfo:
             try required(comment, "comment", "provide information (the answer)")
-            self.resumeClocks(&ticket, at: now)
+            try await self.resumeClocks(&ticket, at: now, connection: connection)
         case .postpone:
             try required(reason, "reason", "postpone")
             guard let resumeAt = inputs.resumeAt else {
@@ -179,7 +181,7 @@ struct TicketWorkflow: Sendable {
             ticket.slaPausedAt = now
         case .resume:
             ticket.resumeAt = nil
-            self.resumeClocks(&ticket, at: now)
+            try await self.resumeClocks(&ticket, at: now, connection: connection)
         case .requestApproval, .approve, .decline:
             try await self.decide(action, on: &ticket, before: before, inputs: inputs, now: now, connection: connection)
         case .resolve:
@@ -230,12 +232,25 @@ struct TicketWorkflow: Sendable {
         ticket.currentApproverId = next.approver
     }
 
-    /// Moves the SLA due times later by the time the ticket spent paused.
-    private func resumeClocks(_ ticket: inout Ticket, at now: Date) {
+    /// Starts the SLA clocks from the department's policy for the ticket's priority, in business time.
+    /// Without a policy the ticket has no targets.
+    private func startClocks(_ ticket: inout Ticket, at now: Date, connection: PostgresConnection) async throws {
+        guard let department = ticket.departmentId,
+              let policy = try await self.sla.policy(department: department, priority: ticket.priority, on: connection)
+        else { return }
+        let (calendar, _) = try await self.sla.calendar(on: connection)
+        ticket.firstResponseDue = calendar.adding(minutes: policy.firstResponse, to: now)
+        ticket.resolutionDue = calendar.adding(minutes: policy.resolution, to: now)
+    }
+
+    /// Moves the SLA due times later by the business time the ticket spent paused.
+    private func resumeClocks(_ ticket: inout Ticket, at now: Date, connection: PostgresConnection) async throws {
         guard let paused = ticket.slaPausedAt else { return }
-        let pause = now.timeIntervalSince(paused)
-        ticket.firstResponseDue = ticket.firstResponseDue.map { ticket.firstResponseAt == nil ? $0.addingTimeInterval(pause) : $0 }
-        ticket.resolutionDue = ticket.resolutionDue?.addingTimeInterval(pause)
         ticket.slaPausedAt = nil
+        guard ticket.firstResponseDue != nil || ticket.resolutionDue != nil else { return }
+        let (calendar, _) = try await self.sla.calendar(on: connection)
+        let pause = calendar.workingSeconds(from: paused, to: now)
+        if ticket.firstResponseAt == nil { ticket.firstResponseDue = ticket.firstResponseDue.map { calendar.adding(seconds: pause, to: $0) } }
+        ticket.resolutionDue = ticket.resolutionDue.map { calendar.adding(seconds: pause, to: $0) }
     }
 }
