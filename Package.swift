@@ -154,7 +154,10 @@ let package = Package(
         + service("communication-service", module: "CommunicationService", dependencies: [
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
         ])
-        + service("file-service", module: "FileService")
+        + service("file-service", module: "FileService", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_NIOFileSystem", package: "swift-nio"),
+        ], testDependencies: ["AuthService", "TicketService", .product(name: "Crypto", package: "swift-crypto")])
         + service("frontend-service", module: "FrontendService", dependencies: [
             .product(name: "Mustache", package: "swift-mustache"),
         ])

@@ -19,7 +19,7 @@ struct SLATests {
 
     struct Due: Decodable {
         var sla: SLA
-        struct SLA: Decodable { var firstResponseDue: Date?; var resolutionDue: Date?; var breached: Bool }
+        struct SLA: Decodable { var firstResponseDue: Date?; var resolutionDue: Date?; var breached: Bool; var nearing: Bool }
     }
 
     /// With a policy for IT, submitting starts both clocks in business time; a breach is flagged and
@@ -50,7 +50,13 @@ struct SLATests {
 
             let scheduler = try SchedulerTests.scheduler(world)
             #expect(try await scheduler.runOnce(now: before.addingTimeInterval(1_800)).breached == 0)
-            #expect(try await scheduler.runOnce(now: before.addingTimeInterval(7_200)).breached == 1)
+            let sixHours = try await scheduler.runOnce(now: before.addingTimeInterval(6 * 3_600))
+            #expect(sixHours.nearing == 0)
+            #expect(sixHours.breached == 1)  // the first response was due after an hour
+            let nearing = try await scheduler.runOnce(now: before.addingTimeInterval(7 * 3_600))
+            #expect(nearing.nearing == 1)
+            #expect(try await world.client.json(.get, "/api/v1/tickets/\(ticket.id)", token: world.token("requestor")).decode(Due.self).sla.nearing)
+            #expect(nearing.breached == 0)  // published once only
             #expect(try await scheduler.runOnce(now: before.addingTimeInterval(9 * 3_600)).breached == 0)
             let breached = try await world.client.json(.get, "/api/v1/tickets/\(ticket.id)", token: world.token("requestor")).decode(Due.self)
             #expect(breached.sla.breached)

@@ -59,6 +59,8 @@ struct Ticket: Sendable, Equatable, Codable {
     var approvalStep: Int?
     /// Who must decide the current approval step.
     var currentApproverId: UUID?
+    /// Set by the scheduler once most of the resolution time is used.
+    var slaNearing: Bool = false
 }
 
 /// A ticket as the API shows it to one caller (API.md "ticket-service").
@@ -67,6 +69,7 @@ struct TicketView: Encodable, Sendable, ResponseEncodable {
         var firstResponseDue: Date?
         var resolutionDue: Date?
         var paused: Bool
+        var nearing: Bool
         var breached: Bool
         var remainingSeconds: Int?
 
@@ -75,11 +78,12 @@ struct TicketView: Encodable, Sendable, ResponseEncodable {
             try container.encode(self.firstResponseDue, forKey: .firstResponseDue)
             try container.encode(self.resolutionDue, forKey: .resolutionDue)
             try container.encode(self.paused, forKey: .paused)
+            try container.encode(self.nearing, forKey: .nearing)
             try container.encode(self.breached, forKey: .breached)
             try container.encode(self.remainingSeconds, forKey: .remainingSeconds)
         }
 
-        enum CodingKeys: String, CodingKey { case firstResponseDue, resolutionDue, paused, breached, remainingSeconds }
+        enum CodingKeys: String, CodingKey { case firstResponseDue, resolutionDue, paused, nearing, breached, remainingSeconds }
     }
 
     var ticket: Ticket
@@ -111,7 +115,7 @@ struct TicketView: Encodable, Sendable, ResponseEncodable {
         let paused = ticket.status.pausesSLA
         let remaining = due.map { Int($0.timeIntervalSince(ticket.slaPausedAt ?? Date())) }
         try container.encode(SLA(
-            firstResponseDue: ticket.firstResponseDue, resolutionDue: ticket.resolutionDue, paused: paused,
+            firstResponseDue: ticket.firstResponseDue, resolutionDue: ticket.resolutionDue, paused: paused, nearing: ticket.slaNearing,
             breached: ticket.slaBreached, remainingSeconds: ticket.status.isOpen ? remaining : nil), forKey: .sla)
         try container.encode(self.allowedActions, forKey: .allowedActions)
     }

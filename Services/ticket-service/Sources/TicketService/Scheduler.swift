@@ -18,12 +18,14 @@ struct Scheduler: Service {
         var interval: Duration = .seconds(30)
         var autoCloseAfter: TimeInterval = 3 * 86_400
         var reminderLead: TimeInterval = 86_400
+        var nearingPercent = 80
         var batchSize = 100
 
         init(_ environment: EnvironmentReader) throws {
             self.interval = .seconds(try environment.int("HDMS_JOBS_INTERVAL", default: 30, range: 1...3_600))
             self.autoCloseAfter = TimeInterval(try environment.int("HDMS_AUTO_CLOSE_DAYS", default: 3, range: 1...365) * 86_400)
             self.reminderLead = TimeInterval(try environment.int("HDMS_POSTPONE_REMINDER_HOURS", default: 24, range: 0...720) * 3_600)
+            self.nearingPercent = try environment.int("HDMS_SLA_NEARING_PERCENT", default: 80, range: 1...99)
         }
     }
 
@@ -33,6 +35,7 @@ struct Scheduler: Service {
         var reminded = 0
         var autoClosed = 0
         var breached = 0
+        var nearing = 0
     }
 
     let tickets: TicketRepository
@@ -43,14 +46,25 @@ struct Scheduler: Service {
 
     func run() async throws {
         await self.startAfter?.wait()
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                let pass = try await self.runOnce(now: Date())
-                if pass != Pass() { self.logger.info("scheduled work done", metadata: ["resumed": "\(pass.resumed)", "reminded": "\(pass.reminded)", "auto_closed": "\(pass.autoClosed)"]) }
-            } catch {
-                self.logger.warning("scheduled work failed, retrying", metadata: ["error": "\(describeDatabaseError(error))"])
+        // Shutdown cancels the loop at once, mid-sleep or mid-batch: a cancelled batch rolls back
+        // and is picked up again by the next pass (here or in another replica).
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    let pass = try await self.runOnce(now: Date())
+                    if pass != Pass() {
+                        self.logger.info("scheduled work done", metadata: [
+                            "resumed": "\(pass.resumed)", "reminded": "\(pass.reminded)", "auto_closed": "\(pass.autoClosed)",
+                            "breached": "\(pass.breached)", "nearing": "\(pass.nearing)",
+                        ])
+                    }
+                } catch is CancellationError {
+                    return
+                } catch {
+                    self.logger.warning("scheduled work failed, retrying", metadata: ["error": "\(describeDatabaseError(error))"])
+                }
+                try await Task.sleep(for: self.settings.interval)
             }
-            try? await Task.sleep(for: self.settings.interval)
         }
     }
 
@@ -65,8 +79,23 @@ struct Scheduler: Service {
         pass.autoClosed = try await self.drain {
             try await self.transitionBatch(.autoClose, now: now, due: "status = 'resolved' AND resolved_at <= \(cutoff)", order: "resolved_at")
         }
+        pass.nearing = try await self.flagNearing(now: now)
         pass.breached = try await self.drain { try await self.breachBatch(now: now) }
         return pass
+    }
+
+    /// Flags open tickets that have used `nearingPercent` of their resolution time (idempotent).
+    private func flagNearing(now: Date) async throws -> Int {
+        let rows = try await self.tickets.client.query("""
+            UPDATE tickets.tickets SET sla_nearing = true
+            WHERE NOT sla_nearing AND resolution_due IS NOT NULL AND submitted_at IS NOT NULL
+              AND status IN ('submitted', 'under_review', 'pending_approval', 'assigned', 'in_progress')
+              AND \(now) >= submitted_at + (resolution_due - submitted_at) * \(Double(self.settings.nearingPercent) / 100)
+            RETURNING id
+            """, logger: self.logger)
+        var count = 0
+        for try await _ in rows { count += 1 }
+        return count
     }
 
     /// Flags tickets past an SLA target and publishes `sla.breached` once per ticket, escalating to

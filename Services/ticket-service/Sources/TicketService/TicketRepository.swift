@@ -15,10 +15,10 @@ struct TicketRepository: Sendable {
         t.id, t.number, t.title, t.description, t.category_id, t.priority, t.status, t.requestor_id, t.department_id,
         t.assignee_id, t.moderator_id, t.progress, t.reopen_count, t.parent_id, t.due_at, t.first_response_at,
         t.first_response_due, t.resolution_due, t.sla_paused_at, t.sla_breached, t.resume_at, t.created_at, t.updated_at, t.version,
-        t.approval_route_id, t.approval_step, t.current_approver_id
+        t.approval_route_id, t.approval_step, t.current_approver_id, t.sla_nearing
         """
     /// How many columns `columns` selects; a query may add its own after them.
-    static let columnCount = 27
+    static let columnCount = 28
 
     struct Draft: Sendable {
         var title: String
@@ -140,6 +140,6 @@ extension Ticket {
             firstResponseDue: try value(16, Date?.self), resolutionDue: try value(17, Date?.self), slaPausedAt: try value(18, Date?.self),
             slaBreached: try value(19, Bool.self), resumeAt: try value(20, Date?.self), createdAt: try value(21, Date.self),
             updatedAt: try value(22, Date.self), version: try value(23, Int.self), approvalRouteId: try value(24, UUID?.self),
-            approvalStep: try value(25, Int?.self), currentApproverId: try value(26, UUID?.self))
+            approvalStep: try value(25, Int?.self), currentApproverId: try value(26, UUID?.self), slaNearing: try value(27, Bool.self))
     }
 }
