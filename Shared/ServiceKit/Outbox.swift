@@ -114,6 +114,7 @@ extension Outbox {
     public func record(_ change: Change, on connection: PostgresConnection, logger: Logger) async throws {
         var data = change.details
         data["action"] = .string(change.action)
+        data["service"] = ServiceName.allCases.first { $0.schema == self.schema }.map { .string($0.rawValue) } ?? .string(self.schema)
         data["before"] = change.before ?? .null
         data["after"] = change.after ?? .null
         let event = EventEnvelope(

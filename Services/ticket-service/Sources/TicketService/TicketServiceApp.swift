@@ -21,6 +21,7 @@ public enum TicketServiceApp {
                 tickets: tickets, search: search, directory: context.directory,
                 planner: ApprovalPlanner(approvals: approvals, directory: context.directory), sla: sla)
             SLAController(sla: sla, directory: context.directory).register(on: router)
+            AuditController(audit: AuditLog(client: context.postgres, logger: context.logger)).register(on: router)
             ApprovalsController(approvals: approvals, tickets: tickets, search: search, directory: context.directory).register(on: router)
             TicketsController(
                 tickets: tickets, search: search, workflow: workflow, directory: context.directory, categories: categories
@@ -28,17 +29,18 @@ public enum TicketServiceApp {
             CategoriesController(categories: categories, directory: context.directory).register(on: router)
             WatchersController(tickets: tickets, search: search, directory: context.directory).register(on: router)
             SubticketsController(tickets: tickets, search: search, directory: context.directory).register(on: router)
-            var chatIndex = EventConsumer(
+            var events = EventConsumer(
                 client: context.postgres, redis: context.redis, schema: context.schema, stream: context.configuration.eventStream,
                 group: ServiceName.tickets.rawValue, consumer: context.configuration.instanceID, logger: context.logger
             ) { event, connection in
                 try await ChatIndex.handle(event, on: connection, logger: context.logger)
+                try await AuditLog.store(event, on: connection, logger: context.logger)
             }
-            chatIndex.startAfter = context.migrated
+            events.startAfter = context.migrated
             let scheduler = Scheduler(
                 tickets: tickets, workflow: workflow, settings: try Scheduler.Settings(context.configuration.environment),
                 startAfter: context.migrated, logger: context.logger)
-            return [chatIndex, scheduler]
+            return [events, scheduler]
         }
     }
 }
