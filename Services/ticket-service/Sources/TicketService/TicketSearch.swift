@@ -134,6 +134,29 @@ struct TicketSearch: Sendable {
 
     /// One page of the tickets `identity` may see, and the cursor of the next page.
     func list(_ query: Query, for identity: Identity) async throws -> ([Ticket], String?) {
+        let rows = try await self.client.query(self.statement(query, for: identity, limit: query.limit + 1), logger: self.logger)
+        var tickets: [Ticket] = []
+        var lastKey: String?
+        for try await row in rows {
+            tickets.append(try Ticket(row: row))
+            lastKey = try row.makeRandomAccess()[TicketRepository.columnCount].decode(String.self, context: .default)
+            if tickets.count == query.limit { break }
+        }
+        // The extra row (limit + 1) only tells whether a next page exists.
+        var next: String?
+        if tickets.count == query.limit, let last = tickets.last, let lastKey {
+            next = Cursor(key: lastKey, id: last.id, sort: query.sort.rawValue).encoded
+        }
+        return (tickets, next)
+    }
+
+    /// Every ticket of a list request that `identity` may see, streamed (reports).
+    func all(_ query: Query, for identity: Identity) async throws -> PostgresRowSequence {
+        try await self.client.query(self.statement(query, for: identity, limit: nil), logger: self.logger)
+    }
+
+    /// The list statement: the visibility rule, the filters, keyset after the cursor, the sort.
+    private func statement(_ query: Query, for identity: Identity, limit: Int?) -> PostgresQuery {
         let me = identity.userID
         let isAll = identity.isService || identity.has(.admin)
         let isModerator = identity.has(.moderator)
@@ -171,21 +194,8 @@ struct TicketSearch: Sendable {
               AND (\(query.cursor?.key)::text IS NULL
                    OR ((\(unescaped: expression)), t.id) \(unescaped: comparison) (\(query.cursor?.key)::\(unescaped: sort.keyType), \(query.cursor?.id)::uuid))
             ORDER BY \(unescaped: expression) \(unescaped: direction), t.id \(unescaped: direction)
-            LIMIT \(query.limit + 1)
+            LIMIT \(limit ?? Int(Int32.max))
             """
-        let rows = try await self.client.query(sql, logger: self.logger)
-        var tickets: [Ticket] = []
-        var lastKey: String?
-        for try await row in rows {
-            tickets.append(try Ticket(row: row))
-            lastKey = try row.makeRandomAccess()[TicketRepository.columnCount].decode(String.self, context: .default)
-            if tickets.count == query.limit { break }
-        }
-        // The extra row (limit + 1) only tells whether a next page exists.
-        var next: String?
-        if tickets.count == query.limit, let last = tickets.last, let lastKey {
-            next = Cursor(key: lastKey, id: last.id, sort: sort.rawValue).encoded
-        }
-        return (tickets, next)
+        return sql
     }
 }

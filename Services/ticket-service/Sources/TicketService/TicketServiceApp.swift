@@ -22,6 +22,7 @@ public enum TicketServiceApp {
                 planner: ApprovalPlanner(approvals: approvals, directory: context.directory), sla: sla)
             SLAController(sla: sla, directory: context.directory).register(on: router)
             AuditController(audit: AuditLog(client: context.postgres, logger: context.logger)).register(on: router)
+            ReportsController(client: context.postgres, search: search, logger: context.logger).register(on: router)
             DashboardsController(
                 client: context.postgres, redis: context.redis, stream: context.configuration.eventStream, logger: context.logger
             ).register(on: router)
