@@ -1,5 +1,8 @@
 import Foundation
 import Hummingbird
+import Logging
+import PostgresNIO
+import Redis
 import NIOCore
 import Synchronization
 
@@ -11,6 +14,16 @@ public struct HealthCheck: Sendable {
     public init(_ name: String, probe: @escaping @Sendable () async throws -> Void) {
         self.name = name
         self.probe = probe
+    }
+
+    /// `SELECT 1` through PgBouncer.
+    public static func database(_ postgres: PostgresClient, logger: Logger) -> HealthCheck {
+        HealthCheck("database") { _ = try await postgres.query("SELECT 1", logger: logger).collect() }
+    }
+
+    /// `PING`.
+    public static func redis(_ redis: RedisClient) -> HealthCheck {
+        HealthCheck("redis") { try await redis.ping() }
     }
 }
 
@@ -29,16 +42,18 @@ public struct HealthController: Sendable {
         self.timeout = timeout
     }
 
-    struct CheckResult: Codable, Sendable {
-        var ok: Bool
-        var error: String?
-        var millis: Int
+    /// One check's outcome.
+    public struct CheckResult: Codable, Sendable {
+        public var ok: Bool
+        public var error: String?
+        public var millis: Int
     }
 
-    struct Report: Codable, Sendable {
-        var service: String
-        var status: String
-        var checks: [String: CheckResult]
+    /// The readiness answer.
+    public struct Report: Codable, Sendable {
+        public var service: String
+        public var status: String
+        public var checks: [String: CheckResult]
     }
 
     public func register(on router: Router<AppRequestContext>) {
@@ -51,7 +66,8 @@ public struct HealthController: Sendable {
         }
     }
 
-    func evaluate() async -> Report {
+    /// Runs every check concurrently, each bounded by `timeout`.
+    public func evaluate() async -> Report {
         let timeout = self.timeout
         let results = await withTaskGroup(of: (String, CheckResult).self) { group in
             for check in self.checks {

@@ -1,6 +1,7 @@
 import Foundation
 import HDMSProtocol
 import Hummingbird
+import HummingbirdCore
 import Logging
 import PostgresNIO
 import Redis
@@ -41,6 +42,9 @@ public struct ServiceDefinition: Sendable {
     public var configure: Configure
     /// Extra subcommands of the executable (`seed-demo`), run after migrations.
     public var commands: [String: @Sendable (ServiceContext) async throws -> Void]
+    /// Builds the HTTP server, called after `configure` (for example `.http1WebSocketUpgrade(...)`
+    /// to accept WebSocket upgrades); nil serves plain HTTP/1.1 (`.http1()`).
+    public var makeServer: (@Sendable (ServiceContext) -> HTTPServerBuilder)?
 
     public init(
         name: ServiceName, migrations: [Migration], openAPIDocument: String, publicPaths: Set<String> = [],
@@ -55,6 +59,20 @@ public struct ServiceDefinition: Sendable {
         self.makeVerifier = makeVerifier
         self.commands = commands
         self.configure = configure
+    }
+
+    /// A service with its own HTTP server (for example one that accepts WebSocket upgrades).
+    public init(
+        name: ServiceName, migrations: [Migration], openAPIDocument: String, publicPaths: Set<String> = [],
+        makeVerifier: (@Sendable (ServiceConfiguration, PostgresClient, Logger) -> TokenVerifier)? = nil,
+        commands: [String: @Sendable (ServiceContext) async throws -> Void] = [:],
+        makeServer: @escaping @Sendable (ServiceContext) -> HTTPServerBuilder,
+        configure: @escaping Configure
+    ) {
+        self.init(
+            name: name, migrations: migrations, openAPIDocument: openAPIDocument, publicPaths: publicPaths, makeVerifier: makeVerifier,
+            commands: commands, configure: configure)
+        self.makeServer = makeServer
     }
 
     /// Loads a service's migrations and OpenAPI document from its resource bundle.
@@ -110,8 +128,8 @@ public func buildService(_ definition: ServiceDefinition, configuration: Service
         verifier: verifier, audience: definition.name.rawValue, publicPaths: definition.publicPaths))
 
     HealthController(service: definition.name.rawValue, checks: [
-        HealthCheck("database") { [logger] in _ = try await postgres.query("SELECT 1", logger: logger).collect() },
-        HealthCheck("redis") { try await redis.ping() },
+        .database(postgres, logger: logger),
+        .redis(redis),
         HealthCheck("migrations") { try await migrator.verifyApplied() },
     ]).register(on: router)
     _ = MetricsExporter.registry
@@ -127,6 +145,7 @@ public func buildService(_ definition: ServiceDefinition, configuration: Service
 
     var application = Application(
         router: router,
+        server: definition.makeServer?(context) ?? .http1(),
         configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: definition.name.rawValue),
         services: [postgres, relay] + workers,
         logger: logger

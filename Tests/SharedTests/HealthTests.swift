@@ -3,6 +3,8 @@ import Foundation
 import HDMSProtocol
 import Hummingbird
 import HummingbirdTesting
+import PostgresNIO
+import Redis
 import ServiceKit
 import Testing
 import TestSupport
@@ -48,6 +50,27 @@ struct ServiceKitTests {
             try await server.start()
             #expect(try await client.execute(uri: "/health/ready", method: .get).status == .ok)
         }
+    }
+
+    /// An unreachable database makes readiness fail on the database check alone, within the
+    /// probe's deadline, without crashing anything.
+    @Test func readinessNamesAnUnreachableDatabase() async throws {
+        let unreachable = DatabaseConfiguration(
+            host: "127.0.0.1", port: try RedisProcess.freePort(), name: "none", user: "none", password: "none", maxConnections: 2)
+        let postgres = PostgresClient(hdms: unreachable, logger: TestServers.logger)
+        let redis = RedisClient(configuration: .init(host: "127.0.0.1", port: try TestServers.redisPort()), logger: TestServers.logger)
+        let report = await withTaskGroup(of: Void.self) { group in
+            group.addTask { await postgres.run() }
+            let health = HealthController(service: "probe", checks: [
+                .database(postgres, logger: TestServers.logger), .redis(redis),
+            ], timeout: .seconds(1))
+            let report = await health.evaluate()
+            group.cancelAll()
+            return report
+        }
+        #expect(report.status == "not_ready")
+        #expect(report.checks["database"]?.ok == false)
+        #expect(report.checks["redis"]?.ok == true)
     }
 
     /// The kit's endpoints answer on a service with no routes of its own.

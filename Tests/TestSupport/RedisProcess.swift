@@ -64,7 +64,8 @@ public final class RedisProcess: @unchecked Sendable {
         self.process = nil
     }
 
-    static func freePort() throws -> Int {
+    /// A TCP port nothing listens on right now.
+    public static func freePort() throws -> Int {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(socket) }
         var address = sockaddr_in()
