@@ -1,0 +1,74 @@
+import BaseModel
+import Foundation
+import HDMSProtocol
+import Logging
+import Redis
+import ServiceKit
+import ServiceLifecycle
+import Synchronization
+
+/// What happens on one socket: the client's frames, its going away, the auth deadline, and frames
+/// to deliver to it.
+enum SocketEvent: Sendable {
+    case incoming(String)
+    case clientClosed
+    case authDeadline
+    /// A live frame for the socket's user: its type and id (for de-duplicating replays) and its JSON text.
+    case frame(type: String, id: UUID, text: String)
+    /// The user lost HDMS access.
+    case revoked
+}
+
+/// The authenticated sockets connected to this replica, by user.
+final class LiveSessions: Sendable {
+    private let sockets = Mutex<[UUID: [UUID: AsyncStream<SocketEvent>.Continuation]]>([:])
+
+    init() {}
+
+    /// Adds a socket of `user`; its events go to `continuation`. Returns the handle to remove it with.
+    func add(user: UUID, _ continuation: AsyncStream<SocketEvent>.Continuation) -> UUID {
+        let handle = UUID()
+        self.sockets.withLock { $0[user, default: [:]][handle] = continuation }
+        return handle
+    }
+
+    func remove(user: UUID, handle: UUID) {
+        self.sockets.withLock { sockets in
+            sockets[user]?[handle] = nil
+            if sockets[user]?.isEmpty == true { sockets[user] = nil }
+        }
+    }
+
+    /// The number of open sockets of `user` on this replica.
+    func count(of user: UUID) -> Int { self.sockets.withLock { $0[user]?.count ?? 0 } }
+
+    /// Hands a published payload to every socket of `user` here.
+    func deliver(_ payload: [UInt8], to user: UUID) {
+        guard let frame = try? JSONDecoder.hdms.decode(LiveFrame.self, from: Data(payload)) else { return }
+        let event: SocketEvent = frame.type == LiveFrame.disconnect
+            ? .revoked : .frame(type: frame.type, id: frame.id, text: String(decoding: payload, as: UTF8.self))
+        let targets = self.sockets.withLock { Array(($0[user] ?? [:]).values) }
+        for continuation in targets { continuation.yield(event) }
+    }
+}
+
+/// Each replica's one subscription to `<prefix>:live:user:*`, feeding the sockets connected here.
+struct LiveHub: Service {
+    let redis: RedisClient
+    let prefix: String
+    let sessions: LiveSessions
+
+    var pattern: String { "\(self.prefix):live:user:*" }
+
+    func run() async throws {
+        let channelPrefix = "\(self.prefix):live:user:"
+        await cancelWhenGracefulShutdown {
+            for await message in self.redis.subscribe(patterns: [self.pattern]) {
+                guard message.channel.hasPrefix(channelPrefix),
+                      let user = UUID(uuidString: String(message.channel.dropFirst(channelPrefix.count)))
+                else { continue }
+                self.sessions.deliver(message.payload, to: user)
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import BaseModel
+import Foundation
+import HDMSProtocol
+import Hummingbird
+import ServiceKit
+
+/// One chat message of a ticket's thread, as clients read it.
+struct Message: Codable, Sendable, Equatable, ResponseEncodable {
+    var id: UUID
+    var ticketId: UUID
+    var authorId: UUID
+    var body: String
+    /// An internal note: staff only.
+    var isInternal: Bool
+    var attachmentIds: [UUID]
+    var createdAt: Date
+    var editedAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case id, ticketId, authorId, body, attachmentIds, createdAt, editedAt
+        case isInternal = "internal"
+    }
+
+    /// How long after posting its author may still edit or delete a message.
+    static let editWindow: TimeInterval = 15 * 60
+}
+
+/// The sort orders of a thread page.
+enum ThreadOrder: String, Sendable {
+    case newestFirst = "desc"
+    case oldestFirst = "asc"
+
+    init(_ raw: String?) throws(Problem) {
+        guard let raw else {
+            self = .newestFirst
+            return
+        }
+        guard let order = ThreadOrder(rawValue: raw) else {
+            throw Problem.validation([.init(field: "order", message: "must be asc or desc")])
+        }
+        self = order
+    }
+}
+
+/// A participant's position in a thread: `GET /api/v1/conversations/{ticket_id}`.
+struct ConversationSummary: Codable, Sendable, ResponseEncodable {
+    var ticketId: UUID
+    var messages: Int
+    var unread: Int
+    var lastReadMessageId: UUID?
+}
+
+/// The people a ticket involves, as ticket-service shows the ticket to the caller.
+struct TicketParticipants: Decodable, Sendable {
+    var id: UUID
+    var requestorId: UUID?
+    var assigneeId: UUID?
+    var moderatorId: UUID?
+    var departmentId: UUID?
+    var title: String?
+    var number: String?
+}
+
+/// Whether a caller may see a ticket, asked of ticket-service with the caller's own token (it
+/// applies their visibility), and who the ticket involves. Not cached: a post needs the current
+/// participants to route its notifications.
+struct TicketLookup: Sendable {
+    let tickets: ServiceHTTPClient
+
+    /// The ticket as `identity` may see it; nil when it does not exist for them.
+    func ticket(_ id: UUID, for identity: Identity) async throws -> TicketParticipants? {
+        do {
+            return try await self.tickets.get(
+                "/api/v1/tickets/\(id.lowercased)", as: TicketParticipants.self, userToken: identity.isService ? nil : identity.token)
+        } catch let problem as Problem where problem.statusCode == 403 {
+            return nil
+        }
+    }
+}
