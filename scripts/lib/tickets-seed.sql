@@ -6,6 +6,9 @@
 -- The spread: created_at over the last 365 days in row order (so numbers and time-ordered ids rise
 -- together); tickets older than 30 days are nearly all closed/resolved/rejected/withdrawn, newer ones
 -- ~40 % open (submitted, under_review, pending_approval, assigned, in_progress, pending, postponed).
+-- As the scheduler would leave them: resolved tickets were resolved in the last two days (older ones
+-- are auto-closed), postponed ones resume 2 to 30 days from now, and open tickets past their
+-- resolution time are flagged breached (8 % of the closed ones were).
 -- Departments IT 40 %, Operations 25 %, HR 15 %, Finance 15 %, Executive 5 %; priorities low 30 %,
 -- medium 45 %, high 18 %, urgent 7 %. The demo requestor raised ~5 % of the tickets, 20,000 other
 -- employees the rest. Titles and descriptions come from small word lists: a subject ("Printer") is
@@ -18,7 +21,7 @@ SELECT setseed(:seed) AS seeded \gset
 
 INSERT INTO tickets.tickets (id, number, title, description, priority, status, requestor_id, department_id,
     assignee_id, moderator_id, progress, reopen_count, submitted_at, first_response_at, first_response_due,
-    resolution_due, sla_breached, resolved_at, closed_at, created_at, updated_at, version)
+    resolution_due, sla_breached, resume_at, resolved_at, closed_at, created_at, updated_at, version)
 SELECT
     -- A UUID version 7 from created_at, as the service makes them.
     (lpad(to_hex((extract(epoch FROM created_at) * 1000)::bigint), 12, '0') || '7' || substr(h, 1, 3) || '8' || substr(h, 4, 15))::uuid,
@@ -43,12 +46,18 @@ SELECT
                                WHEN 'medium' THEN interval '8 hours' ELSE interval '1 day' END,
     created_at + CASE priority WHEN 'urgent' THEN interval '8 hours' WHEN 'high' THEN interval '1 day'
                                WHEN 'medium' THEN interval '3 days' ELSE interval '10 days' END,
-    r_breach > 0.92,
-    CASE WHEN status IN ('resolved', 'closed') THEN least(now(), created_at + interval '1 hour' * (2 + r_duration * 238)) END,
+    CASE WHEN status IN ('submitted', 'under_review', 'pending_approval', 'assigned', 'in_progress', 'pending', 'postponed')
+         THEN created_at + CASE priority WHEN 'urgent' THEN interval '8 hours' WHEN 'high' THEN interval '1 day'
+                                         WHEN 'medium' THEN interval '3 days' ELSE interval '10 days' END < now()
+         ELSE r_breach > 0.92 END,
+    CASE WHEN status = 'postponed' THEN now() + interval '1 day' * (2 + r_duration * 28) END,
+    CASE WHEN status = 'resolved' THEN greatest(created_at, now() - interval '2 days' * r_duration)
+         WHEN status = 'closed' THEN least(now(), created_at + interval '1 hour' * (2 + r_duration * 238)) END,
     CASE WHEN status IN ('closed', 'rejected', 'withdrawn') THEN least(now(), created_at + interval '1 hour' * (3 + r_duration * 400)) END,
     created_at,
-    least(now(), created_at + interval '1 hour' * (CASE WHEN status IN ('closed', 'rejected', 'withdrawn') THEN 3 + r_duration * 400
-                                                       ELSE r_duration * 48 END)),
+    CASE WHEN status = 'resolved' THEN greatest(created_at, now() - interval '2 days' * r_duration)
+         ELSE least(now(), created_at + interval '1 hour' * (CASE WHEN status IN ('closed', 'rejected', 'withdrawn') THEN 3 + r_duration * 400
+                                                                  ELSE r_duration * 48 END)) END,
     CASE status WHEN 'submitted' THEN 2 WHEN 'withdrawn' THEN 2 WHEN 'under_review' THEN 3 WHEN 'pending_approval' THEN 4
                 WHEN 'rejected' THEN 4 WHEN 'assigned' THEN 4 WHEN 'in_progress' THEN 6 WHEN 'pending' THEN 7
                 WHEN 'postponed' THEN 7 WHEN 'resolved' THEN 8 ELSE 9 END
@@ -58,12 +67,12 @@ FROM (
                  CASE WHEN r_status < 0.08 THEN 'submitted' WHEN r_status < 0.13 THEN 'under_review'
                       WHEN r_status < 0.15 THEN 'pending_approval' WHEN r_status < 0.23 THEN 'assigned'
                       WHEN r_status < 0.35 THEN 'in_progress' WHEN r_status < 0.38 THEN 'pending'
-                      WHEN r_status < 0.40 THEN 'postponed' WHEN r_status < 0.60 THEN 'resolved'
+                      WHEN r_status < 0.40 THEN 'postponed' WHEN r_status < 0.50 THEN 'resolved'
                       WHEN r_status < 0.94 THEN 'closed' WHEN r_status < 0.97 THEN 'rejected' ELSE 'withdrawn' END
              ELSE
                  CASE WHEN r_status < 0.003 THEN 'assigned' WHEN r_status < 0.008 THEN 'in_progress'
                       WHEN r_status < 0.010 THEN 'pending' WHEN r_status < 0.015 THEN 'postponed'
-                      WHEN r_status < 0.030 THEN 'resolved' WHEN r_status < 0.930 THEN 'closed'
+                      WHEN r_status < 0.930 THEN 'closed'
                       WHEN r_status < 0.970 THEN 'rejected' ELSE 'withdrawn' END
         END AS status,
         CASE WHEN r_dept < 0.40 THEN :'it'::uuid WHEN r_dept < 0.65 THEN :'operations'::uuid WHEN r_dept < 0.80 THEN :'hr'::uuid

@@ -13,7 +13,7 @@ function init(args)
     headers = {}
     for name, value in pairs(wrk.headers) do headers[name] = value end
     headers["Content-Type"] = "application/json"
-    create = wrk.format("POST", "/api/v1/tickets", headers, assert(os.getenv("BENCH_BODY"), "BENCH_BODY is not set"))
+    create = wrk.format("POST", "/api/v1/tickets", headers, (assert(os.getenv("BENCH_BODY"), "BENCH_BODY is not set")))
 end
 
 function request()

@@ -6,8 +6,8 @@ dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "wrk-report.lu
 local requests = {}
 
 function init(args)
-    local path = assert(os.getenv("BENCH_PATH"), "BENCH_PATH is not set")
-    for id in io.lines(assert(os.getenv("BENCH_IDS"), "BENCH_IDS is not set")) do
+    local path = (assert(os.getenv("BENCH_PATH"), "BENCH_PATH is not set"))
+    for id in io.lines((assert(os.getenv("BENCH_IDS"), "BENCH_IDS is not set"))) do
         if id ~= "" then table.insert(requests, wrk.format("GET", string.format(path, id))) end
     end
     assert(#requests > 0, "BENCH_IDS lists no ids")
