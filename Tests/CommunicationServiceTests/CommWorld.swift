@@ -30,16 +30,9 @@ struct CommWorld: Sendable {
     static func run(
         setup: TestingSetup = .router, extra settings: [String: String] = [:], _ body: @Sendable @escaping (CommWorld) async throws -> Void) async throws {
         try await AuthServer.run(try AuthServiceApp.definition()) { auth in
-            var tokens: [String: String] = [:]
-            var ids: [String: UUID] = [:]
-            for user in users {
-                let session = try await auth.signIn("\(user)@hdms.test")
-                tokens[user] = session.accessToken
-                ids[user] = session.user.id
-            }
+            let (tokens, ids) = try await auth.signIn(users: users)
             let departments = try await auth.departments(token: tokens["admin"] ?? "")
             let ticketService = try await ServiceHarness.build(try TicketServiceApp.definition(), extra: auth.environment(for: .tickets))
-            let (signedIn, userIDs) = (tokens, ids)
             try await ticketService.application.test(.live) { tickets in
                 let port = try #require(tickets.port)
                 var extra = auth.environment(for: .communication)
@@ -51,7 +44,7 @@ struct CommWorld: Sendable {
                 let environment = extra
                 try await service.application.test(setup) { client in
                     try await body(CommWorld(
-                        client: client, tickets: tickets, service: service, tokens: signedIn, ids: userIDs,
+                        client: client, tickets: tickets, service: service, tokens: tokens, ids: ids,
                         departments: departments, environment: environment))
                 }
             }

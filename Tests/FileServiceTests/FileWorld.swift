@@ -32,16 +32,9 @@ struct FileWorld: Sendable {
         maxUploadBytes: Int? = nil, setup: TestingSetup = .router, _ body: @Sendable @escaping (FileWorld) async throws -> Void
     ) async throws {
         try await AuthServer.run(try AuthServiceApp.definition()) { auth in
-            var tokens: [String: String] = [:]
-            var ids: [String: UUID] = [:]
-            for user in users {
-                let session = try await auth.signIn("\(user)@hdms.test")
-                tokens[user] = session.accessToken
-                ids[user] = session.user.id
-            }
+            let (tokens, ids) = try await auth.signIn(users: users)
             let departments = try await auth.departments(token: tokens["admin"] ?? "")
             let ticketService = try await ServiceHarness.build(try TicketServiceApp.definition(), extra: auth.environment(for: .tickets))
-            let (signedIn, userIDs) = (tokens, ids)
             try await ticketService.application.test(.live) { tickets in
                 let port = try #require(tickets.port)
                 let sandbox = FileManager.default.temporaryDirectory.appendingPathComponent("hdms-files-\(UUID().uuidString.prefix(8))")
@@ -53,7 +46,7 @@ struct FileWorld: Sendable {
                 do {
                     try await service.application.test(setup) { client in
                         try await body(FileWorld(
-                            client: client, tickets: tickets, service: service, sandbox: sandbox, tokens: signedIn, ids: userIDs,
+                            client: client, tickets: tickets, service: service, sandbox: sandbox, tokens: tokens, ids: ids,
                             departments: departments))
                     }
                 } catch {

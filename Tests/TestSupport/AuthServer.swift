@@ -61,6 +61,18 @@ public struct AuthServer: Sendable {
         return try JSONDecoder.hdms.decode(Session.self, from: body)
     }
 
+    /// Signs in demo users by the part of their email before `@hdms.test`; returns their tokens and ids.
+    public func signIn(users: [String]) async throws -> (tokens: [String: String], ids: [String: UUID]) {
+        var tokens: [String: String] = [:]
+        var ids: [String: UUID] = [:]
+        for user in users {
+            let session = try await self.signIn("\(user)@hdms.test")
+            tokens[user] = session.accessToken
+            ids[user] = session.user.id
+        }
+        return (tokens, ids)
+    }
+
     /// The demo departments by name.
     public func departments(token: String) async throws -> [String: UUID] {
         var request = HTTPClientRequest(url: self.url.appendingPathComponent("api/v1/departments").absoluteString)

@@ -27,22 +27,15 @@ struct TicketWorld: Sendable {
 
     static func run(_ body: @Sendable @escaping (TicketWorld) async throws -> Void) async throws {
         try await AuthServer.run(try AuthServiceApp.definition()) { auth in
-            var tokens: [String: String] = [:]
-            var ids: [String: UUID] = [:]
-            for user in users {
-                let session = try await auth.signIn("\(user)@hdms.test")
-                tokens[user] = session.accessToken
-                ids[user] = session.user.id
-            }
+            let (tokens, ids) = try await auth.signIn(users: users)
             let departments = try await auth.departments(token: tokens["admin"]!)
             let service = try await ServiceHarness.build(try TicketServiceApp.definition(), extra: auth.environment(for: .tickets))
-            let (signedIn, userIDs) = (tokens, ids)
             try await service.application.test(.router) { client in
                 try await DemoData.seed(service.context)
-                let routes = try await client.json(.get, "/api/v1/approval-routes", token: signedIn["admin"]).decode(ListPage<Route>.self)
+                let routes = try await client.json(.get, "/api/v1/approval-routes", token: tokens["admin"]).decode(ListPage<Route>.self)
                 guard let route = routes.items.first(where: { $0.name == DemoData.routeName }) else { throw Problem.notFound("demo route") }
                 try await body(TicketWorld(
-                    client: client, auth: auth, service: service, tokens: signedIn, ids: userIDs, departments: departments, demoRoute: route.id))
+                    client: client, auth: auth, service: service, tokens: tokens, ids: ids, departments: departments, demoRoute: route.id))
             }
         }
     }
