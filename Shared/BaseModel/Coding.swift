@@ -11,6 +11,17 @@ extension JSONEncoder {
     }
 }
 
+extension JSONEncoder {
+    /// The wire format for types whose coding keys are already snake_case: skips key conversion,
+    /// which is most of the encoding cost of large lists.
+    public static var hdmsVerbatimKeys: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return encoder
+    }
+}
+
 extension JSONDecoder {
     /// Reads the suite's wire format: snake_case keys, RFC 3339 timestamps with or without fractions.
     public static var hdms: JSONDecoder {

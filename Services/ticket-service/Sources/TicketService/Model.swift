@@ -83,7 +83,12 @@ struct TicketView: Encodable, Sendable, ResponseEncodable {
             try container.encode(self.remainingSeconds, forKey: .remainingSeconds)
         }
 
-        enum CodingKeys: String, CodingKey { case firstResponseDue, resolutionDue, paused, nearing, breached, remainingSeconds }
+        enum CodingKeys: String, CodingKey {
+            case paused, nearing, breached
+            case firstResponseDue = "first_response_due"
+            case resolutionDue = "resolution_due"
+            case remainingSeconds = "remaining_seconds"
+        }
     }
 
     var ticket: Ticket
@@ -120,8 +125,12 @@ struct TicketView: Encodable, Sendable, ResponseEncodable {
         try container.encode(self.allowedActions, forKey: .allowedActions)
     }
 
+    /// Written in snake_case, so lists can skip the encoder's key conversion.
     enum Keys: String, CodingKey {
-        case id, number, title, description, categoryId, priority, status, departmentId, requestorId, assigneeId, moderatorId
-        case progress, reopenCount, parentId, dueAt, createdAt, updatedAt, version, sla, allowedActions, currentApproverId
+        case id, number, title, description, priority, status, progress, version, sla
+        case categoryId = "category_id", departmentId = "department_id", requestorId = "requestor_id", assigneeId = "assignee_id"
+        case moderatorId = "moderator_id", reopenCount = "reopen_count", parentId = "parent_id", dueAt = "due_at"
+        case createdAt = "created_at", updatedAt = "updated_at", allowedActions = "allowed_actions"
+        case currentApproverId = "current_approver_id"
     }
 }
