@@ -92,11 +92,6 @@ public final class RedisClient: Sendable {
         return replies
     }
 
-    /// Drops idle connections (they are reopened on demand).
-    public func closeIdleConnections() {
-        self.idle.withLock { $0.removeAll() }
-    }
-
     private func checkout(fresh: Bool = false) async throws -> (RedisConnection, reused: Bool) {
         if !fresh, let connection = self.idle.withLock({ $0.popLast() }) {
             return (connection, true)

@@ -1,4 +1,5 @@
 import Foundation
+import BaseModel
 import Logging
 import PostgresNIO
 
@@ -79,3 +80,15 @@ extension PSQLError {
     public var isRetryable: Bool { self.sqlState == "40001" || self.sqlState == "40P01" }
 }
 
+
+/// Runs a write and turns a unique-constraint refusal into `problem` (usually a 409 naming what
+/// already exists); other errors pass through.
+public func refusingDuplicates<T>(
+    _ problem: @autoclosure () -> Problem, _ body: () async throws -> sending T
+) async throws -> sending T {
+    do {
+        return try await body()
+    } catch let error as PSQLError where error.isUniqueViolation {
+        throw problem()
+    }
+}

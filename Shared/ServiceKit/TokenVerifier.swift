@@ -93,7 +93,6 @@ public actor KeyStore {
     public typealias JWKSSource = @Sendable () async throws -> JWKS
 
     private var keys = JWTKeyCollection()
-    private var knownKids: Set<String> = []
     private var lastFetch: ContinuousClock.Instant?
     private let source: JWKSSource
     private let refetchInterval: Duration
@@ -127,15 +126,12 @@ public actor KeyStore {
             throw Problem.unavailable("The token signing keys cannot be fetched")
         }
         let fresh = JWTKeyCollection()
-        var kids: Set<String> = []
         for key in jwks.keys {
             // Anything but Ed25519 public keys is ignored: no symmetric or RSA key can ever verify.
-            guard key.keyType == .octetKeyPair, let kid = key.keyIdentifier else { continue }
+            guard key.keyType == .octetKeyPair, key.keyIdentifier != nil else { continue }
             try await fresh.add(jwk: key)
-            kids.insert(kid.string)
         }
         self.keys = fresh
-        self.knownKids = kids
         self.lastFetch = .now
     }
 }

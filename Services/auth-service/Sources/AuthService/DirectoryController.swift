@@ -58,7 +58,7 @@ struct DirectoryController: Sendable {
         let code = check.require(body.code ?? body.name.map(Self.code(from:)), "code", maxLength: 20)
         try check.finish()
         guard let name, let code else { throw Problem.badRequest("name is required") }
-        let department = try await self.directory.writingDepartment {
+        let department = try await refusingDuplicates(Problem.conflict(kind: "duplicate", "A department with this name or code exists")) {
             try await self.directory.createDepartment(name: name, code: code.uppercased(), by: actor)
         }
         return EditedResponse(status: .created, response: department)
@@ -74,7 +74,7 @@ struct DirectoryController: Sendable {
         if body.version == nil { check.fail("version", "is required") }
         if name?.isEmpty == true { check.fail("name", "must not be blank") }
         try check.finish()
-        return try await self.directory.writingDepartment {
+        return try await refusingDuplicates(Problem.conflict(kind: "duplicate", "A department with this name or code exists")) {
             try await self.directory.updateDepartment(id, name: name, code: code?.uppercased(), version: body.version ?? 0, by: actor)
         }
     }
@@ -111,16 +111,13 @@ struct DirectoryController: Sendable {
         let limit = try PageLimit(query["limit"].map(String.init)).value
         let sortName = "id"
         let after = try query["cursor"].map { try Cursor(decoding: String($0), sort: sortName).id }
-        var check = Validation()
-        let filter = DirectoryRepository.EmployeeFilter(
-            departmentId: Self.uuid(query["department_id"], "department_id", &check),
-            role: Self.role(query["role"], &check),
-            active: Self.bool(query["active"], "active", &check),
-            isDepartmentHead: Self.bool(query["is_department_head"], "is_department_head", &check),
-            isCeo: Self.bool(query["is_ceo"], "is_ceo", &check),
-            text: check.limit(query["q"].map(String.init), "q", maxLength: 200),
+        var reader = QueryReader(query)
+        var filter = DirectoryRepository.EmployeeFilter(
+            departmentId: reader.uuid("department_id"), role: reader.value("role", as: Role.self), active: reader.bool("active"),
+            isDepartmentHead: reader.bool("is_department_head"), isCeo: reader.bool("is_ceo"), text: nil,
             after: after, limit: limit + 1)
-        try check.finish()
+        filter.text = reader.check.limit(query.get("q"), "q", maxLength: 200)
+        try reader.finish()
         var employees = try await self.directory.employees(filter)
         var next: String?
         if employees.count > limit {
@@ -196,7 +193,7 @@ struct DirectoryController: Sendable {
     // MARK: Helpers
 
     private func admin(_ context: AppRequestContext) throws -> AuditActor {
-        let identity = try context.require(.admin)
+        try context.require(.admin)
         return context.actor
     }
 
@@ -211,46 +208,6 @@ struct DirectoryController: Sendable {
         let known = Set(try await self.directory.departments().map(\.id))
         if let unknown = ids.first(where: { !known.contains($0) }) {
             throw Problem.validation([.init(field: field, message: "\(unknown.lowercased) is not a known department")])
-        }
-    }
-
-    static func uuid(_ raw: Substring?, _ field: String, _ check: inout Validation) -> UUID? {
-        guard let raw else { return nil }
-        guard let id = UUID(uuidString: String(raw)) else {
-            check.fail(field, "must be a UUID")
-            return nil
-        }
-        return id
-    }
-
-    static func bool(_ raw: Substring?, _ field: String, _ check: inout Validation) -> Bool? {
-        switch raw {
-        case nil: return nil
-        case "true": return true
-        case "false": return false
-        default:
-            check.fail(field, "must be true or false")
-            return nil
-        }
-    }
-
-    static func role(_ raw: Substring?, _ check: inout Validation) -> Role? {
-        guard let raw else { return nil }
-        guard let role = Role(rawValue: String(raw)) else {
-            check.fail("role", "must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
-            return nil
-        }
-        return role
-    }
-}
-
-extension DirectoryRepository {
-    /// Maps the department uniqueness constraints to a 409 naming the field.
-    func writingDepartment<T>(_ body: () async throws -> sending T) async throws -> sending T {
-        do {
-            return try await body()
-        } catch let error as PSQLError where error.isUniqueViolation {
-            throw Problem.conflict(kind: "duplicate", "A department with this name or code exists")
         }
     }
 }

@@ -62,7 +62,7 @@ struct DirectoryImporter: Sendable {
     }
 
     @Sendable func handle(_ request: Request, context: AppRequestContext) async throws -> Report {
-        let identity = try context.require(.admin)
+        try context.require(.admin)
         let actor = context.actor
         let body: ByteBuffer
         do {

@@ -93,6 +93,7 @@ struct ApprovalRepository: Sendable {
     let outbox: Outbox
     let logger: Logger
     static let columns = "id, name, steps::text, active, created_at, updated_at, version"
+    static let duplicate = Problem.conflict(kind: "duplicate", "An approval route with this name exists")
 
     func routes() async throws -> [ApprovalRoute] {
         try await self.read("SELECT \(unescaped: Self.columns) FROM tickets.approval_routes ORDER BY name")
@@ -104,7 +105,7 @@ struct ApprovalRepository: Sendable {
 
     func create(name: String, steps: [ApprovalPosition], by actor: AuditActor) async throws -> ApprovalRoute {
         let json = String(decoding: try JSONEncoder().encode(steps), as: UTF8.self)
-        return try await self.unique {
+        return try await refusingDuplicates(Self.duplicate) {
             try await self.client.transaction(logger: self.logger) { connection in
                 let rows = try await connection.query("""
                     INSERT INTO tickets.approval_routes (id, name, steps) VALUES (\(UUID.v7()), \(name), \(json)::jsonb)
@@ -121,7 +122,7 @@ struct ApprovalRepository: Sendable {
 
     func update(_ id: UUID, name: String?, steps: [ApprovalPosition]?, active: Bool?, version: Int, by actor: AuditActor) async throws -> ApprovalRoute {
         let json = try steps.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
-        return try await self.unique {
+        return try await refusingDuplicates(Self.duplicate) {
             try await self.client.transaction(logger: self.logger) { connection in
                 guard let before = try await self.route(id) else { throw Problem.notFound("Approval route \(id.lowercased)") }
                 let rows = try await connection.query("""
@@ -166,14 +167,6 @@ struct ApprovalRepository: Sendable {
                 createdAt: created, updatedAt: updated, version: version))
         }
         return routes
-    }
-
-    private func unique<T>(_ body: () async throws -> sending T) async throws -> sending T {
-        do {
-            return try await body()
-        } catch let error as PSQLError where error.isUniqueViolation {
-            throw Problem.conflict(kind: "duplicate", "An approval route with this name exists")
-        }
     }
 }
 

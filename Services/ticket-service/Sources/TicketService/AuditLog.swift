@@ -109,21 +109,13 @@ struct AuditController: Sendable {
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         try context.require(.admin)
         let query = request.uri.queryParameters
-        var check = Validation()
-        func uuid(_ name: String) -> UUID? {
-            guard let raw = query.get(name) else { return nil }
-            guard let id = UUID(uuidString: raw) else { check.fail(name, "must be a UUID"); return nil }
-            return id
-        }
-        func date(_ name: String) -> Date? {
-            guard let raw = query.get(name) else { return nil }
-            guard let date = RFC3339.parse(raw) else { check.fail(name, "must be an RFC 3339 timestamp"); return nil }
-            return date
-        }
+        var reader = QueryReader(query)
+        let (actor, from, to) = (reader.uuid("actor_id"), reader.date("from"), reader.date("to"))
+        var check = reader.check
         var filter = AuditLog.Filter(
-            actorId: uuid("actor_id"), entityKind: check.limit(query.get("entity_kind"), "entity_kind", maxLength: 100),
+            actorId: actor, entityKind: check.limit(query.get("entity_kind"), "entity_kind", maxLength: 100),
             entityId: check.limit(query.get("entity_id"), "entity_id", maxLength: 200), action: check.limit(query.get("action"), "action", maxLength: 100),
-            from: date("from"), to: date("to"))
+            from: from, to: to)
         let csv = query.get("format") == "csv" || (request.headers[.accept]?.contains("text/csv") ?? false)
         if !csv {
             do { filter.limit = try PageLimit(query.get("limit")).value } catch { check.fail("limit", "must be an integer between 1 and \(PageLimit.maximum)") }

@@ -35,6 +35,7 @@ struct CategoryRepository: Sendable {
     let logger: Logger
     typealias Row = (UUID, String, UUID?, Bool, Date, Date, Int)
     static let columns = "id, name, department_id, active, created_at, updated_at, version"
+    static let duplicate = Problem.conflict(kind: "duplicate", "A category with this name exists")
 
     func all() async throws -> [Category] {
         let rows = try await self.client.query("SELECT \(unescaped: Self.columns) FROM tickets.categories ORDER BY name", logger: self.logger)
@@ -50,7 +51,7 @@ struct CategoryRepository: Sendable {
     }
 
     func create(name: String, department: UUID?, by actor: AuditActor) async throws -> Category {
-        try await self.unique {
+        try await refusingDuplicates(Self.duplicate) {
             try await self.client.transaction(logger: self.logger) { connection in
                 let rows = try await connection.query("""
                     INSERT INTO tickets.categories (id, name, department_id) VALUES (\(UUID.v7()), \(name), \(department))
@@ -68,7 +69,7 @@ struct CategoryRepository: Sendable {
     }
 
     func update(_ id: UUID, name: String?, department: UUID?, active: Bool?, version: Int, by actor: AuditActor) async throws -> Category {
-        try await self.unique {
+        try await refusingDuplicates(Self.duplicate) {
             try await self.client.transaction(logger: self.logger) { connection in
                 guard let before = try await self.category(id) else { throw Problem.notFound("Category \(id.lowercased)") }
                 let rows = try await connection.query("""
@@ -86,14 +87,6 @@ struct CategoryRepository: Sendable {
                     before: try JSONValue(encoding: before), after: try JSONValue(encoding: category)), on: connection, logger: self.logger)
                 return category
             }
-        }
-    }
-
-    private func unique<T>(_ body: () async throws -> sending T) async throws -> sending T {
-        do {
-            return try await body()
-        } catch let error as PSQLError where error.isUniqueViolation {
-            throw Problem.conflict(kind: "duplicate", "A category with this name exists")
         }
     }
 }

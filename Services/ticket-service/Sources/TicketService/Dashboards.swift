@@ -32,17 +32,11 @@ struct DashboardsController: Sendable {
         var to: Date
 
         init(_ request: Request) throws(Problem) {
-            var check = Validation()
-            let query = request.uri.queryParameters
-            func date(_ name: String) -> Date? {
-                guard let raw = query.get(name) else { return nil }
-                guard let date = RFC3339.parse(raw) else { check.fail(name, "must be an RFC 3339 timestamp"); return nil }
-                return date
-            }
-            self.to = date("to") ?? Date()
-            self.from = date("from") ?? self.to.addingTimeInterval(-30 * 86_400)
-            if self.from >= self.to { check.fail("from", "must be before to") }
-            try check.finish()
+            var reader = QueryReader(request.uri.queryParameters)
+            self.to = reader.date("to") ?? Date()
+            self.from = reader.date("from") ?? self.to.addingTimeInterval(-30 * 86_400)
+            if self.from >= self.to { reader.check.fail("from", "must be before to") }
+            try reader.finish()
         }
     }
 

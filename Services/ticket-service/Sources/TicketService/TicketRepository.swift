@@ -70,14 +70,6 @@ struct TicketRepository: Sendable {
         return try await Self.one(self.client.query(query, logger: self.logger))
     }
 
-    /// Whether `employee` watches `ticket`.
-    func isWatching(_ ticket: UUID, employee: UUID) async throws -> Bool {
-        let rows = try await self.client.query(
-            "SELECT 1 FROM tickets.watchers WHERE ticket_id = \(ticket) AND employee_id = \(employee)", logger: self.logger)
-        for try await _ in rows { return true }
-        return false
-    }
-
     /// Writes a ticket's new state after a check of its version; the audit row and event go with it.
     func save(_ ticket: Ticket, before: Ticket, change: Change, on connection: PostgresConnection) async throws -> Ticket {
         let rows = try await connection.query("""

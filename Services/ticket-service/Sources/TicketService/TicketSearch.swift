@@ -79,37 +79,22 @@ struct TicketSearch: Sendable {
         var limit: Int
 
         init(_ parameters: Parameters) throws {
-            var check = Validation()
-            func uuid(_ name: String) -> UUID? {
-                guard let raw = parameters.get(name) else { return nil }
-                guard let id = UUID(uuidString: raw) else { check.fail(name, "must be a UUID"); return nil }
-                return id
-            }
-            func date(_ name: String) -> Date? {
-                guard let raw = parameters.get(name) else { return nil }
-                guard let date = RFC3339.parse(raw) else { check.fail(name, "must be an RFC 3339 timestamp"); return nil }
-                return date
-            }
-            func flag(_ name: String) -> Bool? {
-                guard let raw = parameters.get(name) else { return nil }
-                guard raw == "true" || raw == "false" else { check.fail(name, "must be true or false"); return nil }
-                return raw == "true"
-            }
+            var reader = QueryReader(parameters)
             if let raw = parameters.get("status") {
                 let statuses = raw.split(separator: ",").map { String($0) }
-                if let bad = statuses.first(where: { TicketStatus(rawValue: $0) == nil }) { check.fail("status", "\(bad) is not a status") }
+                if let bad = statuses.first(where: { TicketStatus(rawValue: $0) == nil }) { reader.check.fail("status", "\(bad) is not a status") }
                 self.statuses = statuses
             }
-            if let raw = parameters.get("priority"), Priority(rawValue: raw) == nil { check.fail("priority", "must be low, medium, high or urgent") }
-            self.priority = parameters.get("priority")
-            self.departmentId = uuid("department_id")
-            self.assigneeId = uuid("assignee_id")
-            self.requestorId = uuid("requestor_id")
-            self.categoryId = uuid("category_id")
-            self.createdFrom = date("created_from")
-            self.createdTo = date("created_to")
-            self.overdue = flag("overdue")
-            self.breached = flag("breached")
+            self.priority = reader.value("priority", as: Priority.self)?.rawValue
+            self.departmentId = reader.uuid("department_id")
+            self.assigneeId = reader.uuid("assignee_id")
+            self.requestorId = reader.uuid("requestor_id")
+            self.categoryId = reader.uuid("category_id")
+            self.createdFrom = reader.date("created_from")
+            self.createdTo = reader.date("created_to")
+            self.overdue = reader.bool("overdue")
+            self.breached = reader.bool("breached")
+            var check = reader.check
             self.text = check.limit(parameters.get("q"), "q", maxLength: 200).flatMap { $0.isEmpty ? nil : $0 }
             let sortName = parameters.get("sort") ?? (self.text == nil ? "created" : "relevance")
             guard let sort = Sort(rawValue: sortName) else {
