@@ -50,7 +50,7 @@ public struct AccessClaims: JWTPayload, Equatable {
         self.iat = IssuedAtClaim(value: now)
         self.nbf = NotBeforeClaim(value: now.addingTimeInterval(-1))
         self.exp = ExpirationClaim(value: now.addingTimeInterval(lifetime.rounded()))
-        self.jti = IDClaim(value: UUID.v7().uuidString.lowercased())
+        self.jti = IDClaim(value: UUID.v7().lowercased)
         self.typ = kind
         self.roles = roles
         self.dept = department

@@ -26,7 +26,7 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         if let token = Self.bearerToken(request) {
             let claims = try await self.verifier.verify(token, audience: self.audience)
             context.identity = try Identity(claims: claims, token: token)
-            if let user = context.identity?.userID { context.logger[metadataKey: "user_id"] = .string(user.uuidString.lowercased()) }
+            if let user = context.identity?.userID { context.logger[metadataKey: "user_id"] = .string(user.lowercased) }
         } else if !self.publicPaths.contains(path) && !Self.allowsQueryToken(path) {
             throw Problem.unauthorized("A bearer token is required (Authorization: Bearer <access token>)")
         }

@@ -112,7 +112,7 @@ public struct ServiceConfiguration: Sendable {
     public var eventStream: String { "\(self.redisPrefix):events" }
 
     /// The Pub/Sub channel of one user's live updates.
-    public func liveChannel(user: UUID) -> String { "\(self.redisPrefix):live:user:\(user.uuidString.lowercased())" }
+    public func liveChannel(user: UUID) -> String { "\(self.redisPrefix):live:user:\(user.lowercased)" }
 }
 
 /// Where PostgreSQL (through PgBouncer) is.

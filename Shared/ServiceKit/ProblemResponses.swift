@@ -91,7 +91,7 @@ public struct RequestIDMiddleware: RouterMiddleware {
            given.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) {
             id = given
         } else {
-            id = UUID.v7().uuidString.lowercased()
+            id = UUID.v7().lowercased
         }
         context.requestID = id
         context.logger[metadataKey: "request_id"] = .string(id)

@@ -48,14 +48,14 @@ public final class DirectoryClient: Sendable {
     /// One employee, or nil when there is none with that id.
     public func employee(_ id: UUID) async throws -> DirectoryEmployee? {
         if let cached = self.employees.withLock({ $0[id] }), cached.expires > .now { return cached.value }
-        let value = try await self.http.get("/api/v1/employees/\(id.uuidString.lowercased())", as: DirectoryEmployee.self)
+        let value = try await self.http.get("/api/v1/employees/\(id.lowercased)", as: DirectoryEmployee.self)
         self.employees.withLock { $0[id] = Entry(value: value, expires: .now + self.ttl) }
         return value
     }
 
     /// The active head of a department, if it has one.
     public func head(of department: UUID) async throws -> DirectoryEmployee? {
-        try await self.search("is_department_head=true&active=true&department_id=\(department.uuidString.lowercased())").first
+        try await self.search("is_department_head=true&active=true&department_id=\(department.lowercased)").first
     }
 
     /// The active CEO, if there is one.

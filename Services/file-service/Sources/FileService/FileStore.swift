@@ -64,12 +64,12 @@ struct LocalFileStore: FileStore {
     /// Where a finished object lives. The shard is the id's last byte: a version 7 id starts with
     /// its timestamp, so its first digits would put every recent file in one folder.
     func objectPath(_ id: UUID) -> FilePath {
-        let name = id.uuidString.lowercased()
+        let name = id.lowercased
         return self.objects.appending(String(name.suffix(2))).appending(name)
     }
 
     func uploadPath(_ id: UUID) -> FilePath {
-        self.uploads.appending(id.uuidString.lowercased() + ".part")
+        self.uploads.appending(id.lowercased + ".part")
     }
 
     struct Writer: FileWriter {
