@@ -160,5 +160,6 @@ let package = Package(
         ], testDependencies: ["AuthService", "TicketService", .product(name: "Crypto", package: "swift-crypto")])
         + service("frontend-service", module: "FrontendService", dependencies: [
             .product(name: "Mustache", package: "swift-mustache"),
-        ])
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], testDependencies: ["AuthService", "TicketService", .product(name: "Mustache", package: "swift-mustache")])
 )

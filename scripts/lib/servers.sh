@@ -3,7 +3,7 @@
 
 HDMS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HDMS_PACKAGES=(postgresql pgbouncer redis-server nginx libhiredis-dev libssl-dev libpq-dev pkg-config
-    curl procps wrk python3)
+    curl procps wrk python3 libjs-bootstrap5 libjs-chart.js)
 
 hdms_log() { printf '%s\n' "$*" >&2; }
 hdms_die() { hdms_log "error: $*"; exit 1; }

@@ -68,6 +68,8 @@ struct TicketSearch: Sendable {
         var priority: String?
         var assigneeId: UUID?
         var requestorId: UUID?
+        /// Tickets waiting for this employee's approval (the current step's approver).
+        var approverId: UUID?
         var categoryId: UUID?
         var createdFrom: Date?
         var createdTo: Date?
@@ -89,6 +91,7 @@ struct TicketSearch: Sendable {
             self.departmentId = reader.uuid("department_id")
             self.assigneeId = reader.uuid("assignee_id")
             self.requestorId = reader.uuid("requestor_id")
+            self.approverId = reader.uuid("approver_id")
             self.categoryId = reader.uuid("category_id")
             self.createdFrom = reader.date("created_from")
             self.createdTo = reader.date("created_to")
@@ -170,6 +173,7 @@ struct TicketSearch: Sendable {
               AND (\(query.priority)::text IS NULL OR t.priority = \(query.priority))
               AND (\(query.assigneeId)::uuid IS NULL OR t.assignee_id = \(query.assigneeId))
               AND (\(query.requestorId)::uuid IS NULL OR t.requestor_id = \(query.requestorId))
+              AND (\(query.approverId)::uuid IS NULL OR t.current_approver_id = \(query.approverId))
               AND (\(query.categoryId)::uuid IS NULL OR t.category_id = \(query.categoryId))
               AND (\(query.createdFrom)::timestamptz IS NULL OR t.created_at >= \(query.createdFrom))
               AND (\(query.createdTo)::timestamptz IS NULL OR t.created_at < \(query.createdTo))
