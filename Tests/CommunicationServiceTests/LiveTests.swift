@@ -84,6 +84,33 @@ struct LiveTests {
         }
     }
 
+    /// A ticket event reaches the sockets of the people it involves as a `ticket` frame, even a
+    /// requestor who muted that kind of notification (open ticket pages refresh from it).
+    @Test func ticketEventsReachInvolvedSocketsAsTicketFrames() async throws {
+        try await CommWorld.run(setup: .live) { world in
+            let port = try #require(world.client.port)
+            try await world.waitForSubscribers(1)
+            let muted = try await world.client.json(
+                .put, "/api/v1/notification-preferences", token: world.token("requestor"), body: ["muted_kinds": ["ticket.status_changed"]])
+            #expect(muted.status == .ok)
+            let consumer = world.consumer()
+            let ticket = UUID()
+            let event = EventEnvelope(
+                type: .ticketStatusChanged, actorId: world.id("agent"), subject: .init(kind: "ticket", id: ticket.lowercased),
+                data: .object([
+                    "ticket_id": .string(ticket.lowercased), "status": .string("resolved"), "requestor_id": .string(world.id("requestor").lowercased),
+                    "assignee_id": .string(world.id("agent").lowercased),
+                ]))
+            let result = try await LiveClient.frames(port: port, token: world.token("requestor"), afterReady: {
+                try await consumer.process([StreamEntry(stream: "test", id: "0-1", fields: ["event": Array(JSONEncoder.hdms.encode(event))])])
+            }) { frames in frames.contains { $0.type == "ticket" } }
+            let frame = try #require(result.frames.first { $0.type == "ticket" })
+            #expect(frame.ticketId == ticket)
+            #expect(frame.id == event.id)
+            #expect(!result.frames.contains { $0.type == "notification" })
+        }
+    }
+
     /// Losing HDMS access (`employee.access_changed` with `has_access: false`) closes that user's sockets.
     @Test func revokedAccessClosesTheUsersSockets() async throws {
         try await CommWorld.run(setup: .live) { world in

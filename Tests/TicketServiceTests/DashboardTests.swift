@@ -105,4 +105,26 @@ struct DashboardTests {
             #expect(head.approvalsWaitingForMe == 1)
         }
     }
+
+    /// Resolution times are averaged over the requestor's resolved tickets (numeric epochs are
+    /// read as float8, not left as PostgreSQL numerics).
+    @Test func requestorDashboardTimesResolvedTickets() async throws {
+        try await TicketWorld.run { world in
+            let ticket = try await world.draft()
+            for (action, user, fields) in [
+                ("submit", "requestor", [:]), ("start_review", "moderator", [:]),
+                ("assign", "moderator", ["department_id": world.departments["IT"]!.uuidString, "assignee_id": world.ids["agent"]!.uuidString]),
+                ("acknowledge", "agent", [:]), ("resolve", "agent", [:]),
+            ] as [(String, String, [String: String])] {
+                _ = try await world.step(ticket.id, action, as: user, fields)
+            }
+            struct Me: Decodable { var byStatus: [String: Int]; var averageResolutionHours: Double?; var medianResolutionHours: Double? }
+            let response = try await world.client.json(.get, "/api/v1/dashboards/me", token: world.token("requestor"))
+            #expect(response.status == .ok)
+            let me = try response.decode(Me.self)
+            #expect(me.byStatus == ["resolved": 1])
+            #expect(me.averageResolutionHours == 0)
+            #expect(me.medianResolutionHours == 0)
+        }
+    }
 }

@@ -21,6 +21,7 @@ struct Notifier: Sendable {
             await self.live.disconnect(employee, logger: self.logger)
             return
         }
+        await self.pushTicketChange(event, type: type)
         guard var plan = try await self.plan(for: event, type: type) else { return }
         if let actor = event.actorId { plan.recipients.remove(actor) }
         guard !plan.recipients.isEmpty else { return }
@@ -30,6 +31,20 @@ struct Notifier: Sendable {
         for (user, item) in created {
             await self.live.publish(LiveFrame(type: "notification", id: item.id, ticketId: item.ticketId, notification: item), to: [user], logger: self.logger)
         }
+    }
+
+    /// A `{"type":"ticket","id":<event id>,"ticket_id":...}` frame to everyone a ticket event
+    /// involves (its actor included, for their other tabs), so open ticket pages refresh live
+    /// whatever their notification preferences. Best effort, like every live frame.
+    func pushTicketChange(_ event: EventEnvelope, type: EventType) async {
+        let kinds: Set<EventType> = [.ticketSubmitted, .ticketAssigned, .ticketStatusChanged, .ticketUpdated, .approvalRequested, .approvalDecided, .slaBreached, .ticketAutoClosed]
+        guard kinds.contains(type) else { return }
+        let data = event.data
+        func id(_ key: String) -> UUID? { data[key]?.stringValue.flatMap(UUID.init(uuidString:)) }
+        guard let ticket = id("ticket_id") ?? (event.subject.kind == "ticket" ? UUID(uuidString: event.subject.id) : nil) else { return }
+        var recipients = Set([id("requestor_id"), id("assignee_id"), id("moderator_id"), event.actorId].compactMap { $0 })
+        if case .array(let values)? = data["recipients"] { recipients.formUnion(values.compactMap { $0.stringValue.flatMap(UUID.init(uuidString:)) }) }
+        await self.live.publish(LiveFrame(type: "ticket", id: event.id, ticketId: ticket), to: recipients, logger: self.logger)
     }
 
     /// Who hears about an event and what they are told; nil for events that notify nobody.

@@ -69,7 +69,7 @@ struct DashboardsController: Sendable {
             WHERE requestor_id = \(me) AND created_at >= \(range.from) AND created_at < \(range.to) GROUP BY status
             """)
         let rows = try await self.client.query("""
-            SELECT avg(extract(epoch FROM resolved_at - submitted_at)) / 3600,
+            SELECT (avg(extract(epoch FROM resolved_at - submitted_at)) / 3600)::float8,
                    percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM resolved_at - submitted_at)) / 3600
             FROM tickets.tickets
             WHERE requestor_id = \(me) AND resolved_at IS NOT NULL AND submitted_at IS NOT NULL

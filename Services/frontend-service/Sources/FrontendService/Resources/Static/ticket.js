@@ -4,7 +4,7 @@
   "use strict";
   const root = document.getElementById("ticket");
   if (!root) return;
-  const ticketId = root.dataset.ticketId;
+  const ticketId = root.dataset.ticketId.toLowerCase();
 
   // Parts of the page replaced with fresh copies when the ticket changes.
   const regions = ["ticket-summary", "timeline", "chat-messages", "attachments", "approvals", "subtickets", "actions"];
@@ -32,7 +32,7 @@
   document.addEventListener("hdms:frame", (event) => {
     const frame = event.detail;
     const about = frame.ticket_id || frame.message?.ticket_id || frame.notification?.ticket_id;
-    if (about === ticketId) scheduleRefresh();
+    if (about && about.toLowerCase() === ticketId) scheduleRefresh();
   });
 
   function scrollChat() {
