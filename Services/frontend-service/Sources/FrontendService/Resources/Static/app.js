@@ -123,6 +123,18 @@
       if (!summary.items.length) list.innerHTML = '<p class="text-body-secondary small px-3 mb-1">Nothing yet.</p>';
     } catch (_) { /* the badge stays as it was */ }
   }
+  // The menu opens and closes by itself (Debian's Bootstrap bundle comes without Popper).
+  const toggle = document.getElementById("notif-toggle");
+  const menu = document.getElementById("notif-menu");
+  function openMenu(open) {
+    menu.classList.toggle("show", open);
+    toggle.setAttribute("aria-expanded", String(open));
+    if (open) loadNotifications();
+  }
+  toggle?.addEventListener("click", (event) => { event.stopPropagation(); openMenu(!menu.classList.contains("show")); });
+  document.addEventListener("click", (event) => { if (menu?.classList.contains("show") && !menu.contains(event.target)) openMenu(false); });
+  document.addEventListener("keydown", (event) => { if (event.key === "Escape" && menu?.classList.contains("show")) { openMenu(false); toggle.focus(); } });
+
   document.getElementById("notif-read-all")?.addEventListener("click", async () => {
     try { await post("/notifications/read-all"); unread = 0; showCount(); for (const item of list.querySelectorAll(".notif-unread")) item.classList.remove("notif-unread"); } catch (_) {}
   });
