@@ -88,7 +88,8 @@ struct TicketWorkflow: Sendable {
         case .autoClose: .ticketAutoClosed
         case .requestApproval: .approvalRequested
         case .approve, .decline: .approvalDecided
-        default: .ticketStatusChanged
+        // A transition that keeps the status (update_progress) changes the ticket, not its status.
+        default: before.status == after.status ? .ticketUpdated : .ticketStatusChanged
         }
         if let plan = inputs.plan {
             details["route_id"] = .string(plan.routeId.lowercased)
