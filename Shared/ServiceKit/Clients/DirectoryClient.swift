@@ -15,6 +15,8 @@ public struct DirectoryEmployee: Codable, Sendable, Equatable {
     public var active: Bool
     public var roles: [Role]
     public var moderatedDepartmentIds: [UUID]
+    /// The row version, for writes that must not overwrite a newer change.
+    public var version: Int?
 }
 
 /// A department as auth-service's API describes it.
@@ -22,6 +24,8 @@ public struct DirectoryDepartment: Codable, Sendable, Equatable {
     public var id: UUID
     public var name: String
     public var code: String
+    /// The row version, for writes that must not overwrite a newer change.
+    public var version: Int?
 }
 
 /// Typed, briefly cached look-ups in auth-service's directory, made with this service's own

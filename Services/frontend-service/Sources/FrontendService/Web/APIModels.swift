@@ -1,6 +1,11 @@
 import BaseModel
 import Foundation
 import HDMSProtocol
+import ServiceKit
+
+// Employees and departments are read as the directory types every service shares.
+typealias EmployeeDTO = DirectoryEmployee
+typealias DepartmentDTO = DirectoryDepartment
 
 // The parts of the APIs' answers the UI reads (API.md; each service's OpenAPI document is the full
 // shape). Decoded with JSONDecoder.hdms (snake_case keys, RFC 3339 dates).
@@ -91,27 +96,6 @@ struct NotificationDTO: Decodable, Sendable {
     var body: String
     var createdAt: Date
     var readAt: Date?
-}
-
-struct DepartmentDTO: Decodable, Sendable {
-    var id: UUID
-    var name: String
-    var code: String
-    var version: Int?
-}
-
-struct EmployeeDTO: Decodable, Sendable {
-    var id: UUID
-    var email: String
-    var fullName: String
-    var departmentId: UUID?
-    var jobTitle: String
-    var isDepartmentHead: Bool
-    var isCeo: Bool
-    var active: Bool
-    var roles: [String]
-    var moderatedDepartmentIds: [UUID]
-    var version: Int
 }
 
 struct CategoryDTO: Decodable, Sendable {

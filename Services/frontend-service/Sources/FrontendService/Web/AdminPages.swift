@@ -171,7 +171,7 @@ struct AdminPages: Sendable {
         let rows = listing.items.map { employee in
             EmployeeRow(
                 id: employee.id.lowercased, name: employee.fullName, email: employee.email, department: employee.departmentId.flatMap { names[$0] } ?? "—",
-                roles: employee.roles.isEmpty ? "no access" : employee.roles.map(Vocabulary.label).joined(separator: ", "), active: employee.active,
+                roles: employee.roles.isEmpty ? "no access" : employee.roles.map { Vocabulary.label($0.rawValue) }.joined(separator: ", "), active: employee.active,
                 position: [employee.isCeo ? "CEO" : nil, employee.isDepartmentHead ? "Head of department" : nil, employee.jobTitle.isEmpty ? nil : employee.jobTitle].compactMap { $0 }.joined(separator: " · "))
         }
         let page = EmployeesPage(
@@ -196,9 +196,9 @@ struct AdminPages: Sendable {
         let page = EmployeePage(
             employee: EmployeeDTOView(
                 id: employee.id.lowercased, email: employee.email, fullName: employee.fullName, jobTitle: employee.jobTitle,
-                isDepartmentHead: employee.isDepartmentHead, isCeo: employee.isCeo, active: employee.active, version: employee.version),
+                isDepartmentHead: employee.isDepartmentHead, isCeo: employee.isCeo, active: employee.active, version: employee.version ?? 0),
             departments: try await self.departmentOptions(visit, selected: employee.departmentId),
-            roles: Role.allCases.map { Option(value: $0.rawValue, label: Vocabulary.label($0.rawValue), selected: employee.roles.contains($0.rawValue)) },
+            roles: Role.allCases.map { Option(value: $0.rawValue, label: Vocabulary.label($0.rawValue), selected: employee.roles.contains($0)) },
             moderates: names.sorted { $0.value < $1.value }.map { Option(value: $0.key.lowercased, label: $0.value, selected: employee.moderatedDepartmentIds.contains($0.key)) })
         return try await self.web.render("admin-employee", title: employee.fullName, page: page, visit: &visit)
     }
