@@ -274,7 +274,7 @@ struct AdminPages: Sendable {
 
     // MARK: Audit
 
-    struct AuditRow { var at: String; var service: String; var actor: String; var entity: String; var action: String; var requestId: String }
+    struct AuditRow { var at: String; var service: String; var actor: String; var entity: String; var link: String?; var action: String; var requestId: String }
     struct AuditPage { var rows: [AuditRow]; var filters: [String: String]; var nextQuery: String?; var exportQuery: String; var empty: Bool }
 
     private func audit(_ request: Request, _ visit: inout Visit) async throws -> Response {
@@ -298,7 +298,8 @@ struct AdminPages: Sendable {
         let rows = listing.items.map { item in
             AuditRow(
                 at: RFC3339.format(item.at), service: item.service, actor: item.actorId.map { people[$0] ?? $0.lowercased } ?? "System",
-                entity: "\(item.entityKind) \(item.entityId)", action: item.action, requestId: item.requestId ?? "")
+                entity: "\(item.entityKind) \(item.entityId)", link: item.entityKind == "ticket" ? "/tickets/\(item.entityId.lowercased())" : nil,
+                action: item.action, requestId: item.requestId ?? "")
         }
         let filterQuery = Form(fields: filters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }).query
         let page = AuditPage(
