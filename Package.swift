@@ -153,7 +153,9 @@ let package = Package(
         + service("ticket-service", module: "TicketService", testDependencies: ["AuthService"])
         + service("communication-service", module: "CommunicationService", dependencies: [
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-        ], testDependencies: ["AuthService", "TicketService", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")])
+        ], testDependencies: [
+            "AuthService", "TicketService", "FileService", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+        ])
         + service("file-service", module: "FileService", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_NIOFileSystem", package: "swift-nio"),
