@@ -159,6 +159,8 @@ let package = Package(
         + service("file-service", module: "FileService", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_NIOFileSystem", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], testDependencies: ["AuthService", "TicketService", .product(name: "Crypto", package: "swift-crypto")])
         + service("frontend-service", module: "FrontendService", dependencies: [
             .product(name: "Mustache", package: "swift-mustache"),
