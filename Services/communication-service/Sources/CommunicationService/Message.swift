@@ -65,7 +65,7 @@ struct TicketParticipants: Decodable, Sendable {
 /// Whether a caller may see a ticket, asked of ticket-service with the caller's own token (it
 /// applies their visibility), and who the ticket involves. The ticket itself is not cached: a post
 /// needs the current participants to route its notifications. Its watchers (for live frames) are
-/// remembered per ticket for `watcherTTL`.
+/// remembered per ticket for ten seconds (`watcherCache`).
 struct TicketLookup: Sendable {
     let tickets: ServiceHTTPClient
     var watcherCache = WatcherCache(ttl: .seconds(10))
