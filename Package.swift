@@ -142,6 +142,8 @@ let package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "scripts/Bench",
             swiftSettings: strict
@@ -153,10 +155,14 @@ let package = Package(
         + service("ticket-service", module: "TicketService", testDependencies: ["AuthService"])
         + service("communication-service", module: "CommunicationService", dependencies: [
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-        ], testDependencies: ["AuthService", "TicketService", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")])
+        ], testDependencies: [
+            "AuthService", "TicketService", "FileService", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+        ])
         + service("file-service", module: "FileService", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_NIOFileSystem", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], testDependencies: ["AuthService", "TicketService", .product(name: "Crypto", package: "swift-crypto")])
         + service("frontend-service", module: "FrontendService", dependencies: [
             .product(name: "Mustache", package: "swift-mustache"),

@@ -1,6 +1,7 @@
 import AuthService
 import BaseModel
 @testable import CommunicationService
+import FileService
 import Foundation
 import HDMSProtocol
 import Hummingbird
@@ -17,6 +18,8 @@ import TicketService
 struct CommWorld: Sendable {
     let client: any TestClientProtocol
     let tickets: any TestClientProtocol
+    /// file-service, when the world was run with `files: true`.
+    let files: (any TestClientProtocol)?
     let service: BuiltService
     let tokens: [String: String]
     let ids: [String: UUID]
@@ -26,9 +29,12 @@ struct CommWorld: Sendable {
 
     static let users = ["admin", "moderator", "agent", "agent.ops", "requestor", "head.hr", "head.finance"]
 
-    /// Runs `body` with communication-service reached through `setup`.
+    /// Runs `body` with communication-service reached through `setup`; with `files`, a live
+    /// file-service (its store in a temporary folder) is what it asks about attachments.
     static func run(
-        setup: TestingSetup = .router, extra settings: [String: String] = [:], _ body: @Sendable @escaping (CommWorld) async throws -> Void) async throws {
+        setup: TestingSetup = .router, files: Bool = false, extra settings: [String: String] = [:],
+        _ body: @Sendable @escaping (CommWorld) async throws -> Void
+    ) async throws {
         try await AuthServer.run(try AuthServiceApp.definition()) { auth in
             let (tokens, ids) = try await auth.signIn(users: users)
             let departments = try await auth.departments(token: tokens["admin"] ?? "")
@@ -39,16 +45,35 @@ struct CommWorld: Sendable {
                 extra["HDMS_TICKETS_URL"] = "http://127.0.0.1:\(port)"
                 extra["HDMS_REDIS_PREFIX"] = "t" + UUID().uuidString.prefix(8).lowercased()
                 extra.merge(settings) { $1 }
-                let service = try await ServiceHarness.build(try CommunicationServiceApp.definition(), extra: extra)
-                extra["HDMS_DB_NAME"] = service.context.configuration.database.name
-                let environment = extra
-                try await service.application.test(setup) { client in
-                    try await body(CommWorld(
-                        client: client, tickets: tickets, service: service, tokens: tokens, ids: ids,
-                        departments: departments, environment: environment))
+                let base = extra
+                try await Self.withFileService(files, auth: auth, ticketsPort: port) { fileClient in
+                    var extra = base
+                    if let filePort = fileClient?.port { extra["HDMS_FILES_URL"] = "http://127.0.0.1:\(filePort)" }
+                    let service = try await ServiceHarness.build(try CommunicationServiceApp.definition(), extra: extra)
+                    extra["HDMS_DB_NAME"] = service.context.configuration.database.name
+                    let environment = extra
+                    try await service.application.test(setup) { client in
+                        try await body(CommWorld(
+                            client: client, tickets: tickets, files: fileClient, service: service, tokens: tokens, ids: ids,
+                            departments: departments, environment: environment))
+                    }
                 }
             }
         }
+    }
+
+    /// Runs `body` with a live file-service when `enabled` (nil otherwise).
+    private static func withFileService(
+        _ enabled: Bool, auth: AuthServer, ticketsPort: Int, _ body: @Sendable @escaping ((any TestClientProtocol)?) async throws -> Void
+    ) async throws {
+        guard enabled else { return try await body(nil) }
+        let store = FileManager.default.temporaryDirectory.appendingPathComponent("hdms-comms-files-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: store) }
+        var extra = auth.environment(for: .files)
+        extra["HDMS_TICKETS_URL"] = "http://127.0.0.1:\(ticketsPort)"
+        extra["HDMS_FILES_DIR"] = store.path
+        let fileService = try await ServiceHarness.build(try FileServiceApp.definition(), extra: extra)
+        try await fileService.application.test(.live) { client in try await body(client) }
     }
 
     func token(_ user: String) -> String { self.tokens[user] ?? "" }
@@ -79,17 +104,30 @@ struct CommWorld: Sendable {
     struct PostBody: Encodable {
         var body: String
         var isInternal: Bool?
+        var attachmentIds: [UUID]?
         enum CodingKeys: String, CodingKey {
-            case body
+            case body, attachmentIds
             case isInternal = "internal"
         }
     }
 
     /// POSTs a message as `user`.
-    func post(_ text: String, ticket: UUID, as user: String, isInternal: Bool? = nil) async throws -> TestResponse {
+    func post(_ text: String, ticket: UUID, as user: String, isInternal: Bool? = nil, attachments: [UUID]? = nil) async throws -> TestResponse {
         try await self.client.json(
             .post, "/api/v1/conversations/\(ticket.lowercased)/messages", token: self.token(user),
-            body: PostBody(body: text, isInternal: isInternal))
+            body: PostBody(body: text, isInternal: isInternal, attachmentIds: attachments))
+    }
+
+    private struct UploadedFile: Decodable { var id: UUID }
+
+    /// Uploads a small text file to `ticket` through file-service as `user`; returns its id.
+    func upload(to ticket: UUID, as user: String, isInternal: Bool = false) async throws -> UUID {
+        let files = try #require(self.files, "the world runs without file-service")
+        let response = try await files.execute(
+            uri: "/api/v1/files?ticket_id=\(ticket.lowercased)&filename=notes.txt&internal=\(isInternal)", method: .post,
+            headers: [.authorization: "Bearer \(self.token(user))", .contentType: "text/plain"], body: ByteBuffer(string: "meeting notes"))
+        guard response.status == .created else { throw Problem.badRequest("upload failed: \(response.status) \(String(buffer: response.body))") }
+        return try response.decode(UploadedFile.self).id
     }
 
     /// Posts a message that must be accepted.

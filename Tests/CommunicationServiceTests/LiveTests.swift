@@ -135,6 +135,7 @@ struct ReceivedFrame: Decodable, Sendable {
     var type: String
     var id: UUID?
     var ticketId: UUID?
+    var change: String?
 }
 
 /// A test WebSocket client of `/api/v1/ws`.
@@ -146,15 +147,21 @@ enum LiveClient {
 
     /// Connects, sends the auth frame (unless `token` is nil), runs `afterReady` once `ready` arrives,
     /// and collects frames until `until` holds, the server closes, or `timeout` passes.
+    ///
+    /// `headers` go with the upgrade request (`Sec-WebSocket-Protocol`); `flood` text frames are
+    /// sent as soon as `ready` arrives.
     static func frames(
-        port: Int, token: String?, lastID: UUID? = nil, timeout: Duration = .seconds(15),
+        port: Int, token: String?, lastID: UUID? = nil, headers: HTTPFields = [:], flood: Int = 0, timeout: Duration = .seconds(15),
         afterReady: @escaping @Sendable () async throws -> Void = {}, until: @escaping @Sendable ([ReceivedFrame]) -> Bool
     ) async throws -> Result {
         let collected = Locked<[ReceivedFrame]>([])
         let logger = Logger(label: "ws-test")
         let close = try await withThrowingTaskGroup(of: WebSocketCloseFrame?.self) { group in
             group.addTask {
-                try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/v1/ws", logger: logger) { inbound, outbound, _ in
+                let configuration = WebSocketClientConfiguration(additionalHeaders: headers)
+                return try await WebSocketClient.connect(
+                    url: "ws://127.0.0.1:\(port)/api/v1/ws", configuration: configuration, logger: logger
+                ) { inbound, outbound, _ in
                     if let token {
                         var auth: [String: String] = ["type": "auth", "token": token]
                         if let lastID { auth["last_id"] = lastID.lowercased }
@@ -164,7 +171,10 @@ enum LiveClient {
                         guard case .text(let text) = message else { continue }
                         let frame = try JSONDecoder.hdms.decode(ReceivedFrame.self, from: Data(text.utf8))
                         let frames = collected.withLock { $0.append(frame); return $0 }
-                        if frame.type == "ready" { try await afterReady() }
+                        if frame.type == "ready" {
+                            for index in 0..<flood { try await outbound.write(.text(#"{"type":"ping","n":\#(index)}"#)) }
+                            try await afterReady()
+                        }
                         if until(frames) { break }
                     }
                     try? await outbound.close(.normalClosure, reason: nil)

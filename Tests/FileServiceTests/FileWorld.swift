@@ -28,8 +28,11 @@ struct FileWorld: Sendable {
     static let users = ["admin", "moderator", "agent", "agent.ops", "requestor", "head.hr"]
 
     /// Runs `body` with file-service reached through its router (or live, for raw HTTP tests).
+    ///
+    /// With `s3` (an endpoint), the store is that S3-compatible server's bucket `s3Bucket` instead of a folder.
     static func run(
-        maxUploadBytes: Int? = nil, setup: TestingSetup = .router, _ body: @Sendable @escaping (FileWorld) async throws -> Void
+        maxUploadBytes: Int? = nil, setup: TestingSetup = .router, s3: String? = nil, s3Bucket: String = "hdms-files",
+        _ body: @Sendable @escaping (FileWorld) async throws -> Void
     ) async throws {
         try await AuthServer.run(try AuthServiceApp.definition()) { auth in
             let (tokens, ids) = try await auth.signIn(users: users)
@@ -42,6 +45,12 @@ struct FileWorld: Sendable {
                 extra["HDMS_TICKETS_URL"] = "http://127.0.0.1:\(port)"
                 extra["HDMS_FILES_DIR"] = sandbox.appendingPathComponent("store").path
                 if let maxUploadBytes { extra["HDMS_MAX_UPLOAD_BYTES"] = String(maxUploadBytes) }
+                if let s3 {
+                    extra.merge([
+                        "HDMS_FILES_STORE": "s3", "HDMS_S3_ENDPOINT": s3, "HDMS_S3_BUCKET": s3Bucket, "HDMS_S3_REGION": "us-east-1",
+                        "HDMS_S3_ACCESS_KEY_ID": "hdms-test", "HDMS_S3_SECRET_ACCESS_KEY": "hdms-test-secret", "HDMS_S3_PART_BYTES": String(5 << 20),
+                    ]) { $1 }
+                }
                 let service = try await ServiceHarness.build(try FileServiceApp.definition(), extra: extra)
                 do {
                     try await service.application.test(setup) { client in

@@ -8,8 +8,10 @@ enum HDMSBench {
         switch CommandLine.arguments.dropFirst().first {
         case "verify":
             try await VerifyBench.run(report: Report(benchmark: "auth"))
+        case "ws":
+            try await WebSocketBench.run(report: Report(benchmark: "ws"))
         default:
-            FileHandle.standardError.write(Data("usage: hdms-bench verify\n".utf8))
+            FileHandle.standardError.write(Data("usage: hdms-bench verify | ws\n".utf8))
             exit(2)
         }
     }

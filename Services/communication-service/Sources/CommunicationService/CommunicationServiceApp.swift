@@ -8,31 +8,39 @@ public enum CommunicationServiceApp {
         let resources = try ServiceDefinition.resources(in: .module)
         // The sockets of this process, shared by the WebSocket server and the Pub/Sub subscriber.
         let sessions = LiveSessions()
-        @Sendable func socket(_ context: ServiceContext) -> LiveSocket {
-            // Validated (and a bad value reported) by `configure`, which runs first.
-            let seconds = (try? authTimeoutSeconds(context)) ?? 10
-            return LiveSocket(
+        @Sendable func socket(_ context: ServiceContext, _ settings: CommunicationSettings) -> LiveSocket {
+            LiveSocket(
                 sessions: sessions, verifier: context.verifier,
                 notifications: NotificationRepository(client: context.postgres, logger: context.logger),
-                audience: context.configuration.service.rawValue, authTimeout: .seconds(seconds))
+                audience: context.configuration.service.rawValue, authTimeout: .seconds(settings.authTimeoutSeconds),
+                frameLimit: settings.socketFrameLimit, frameWindow: .seconds(settings.socketFrameWindowSeconds))
         }
         return ServiceDefinition(
             name: .communication,
             migrations: resources.migrations,
             openAPIDocument: resources.openAPI,
-            makeServer: { context in socket(context).server() }
+            makeServer: { context in
+                // Validated (and a bad value reported) by `configure`, which runs first.
+                guard let settings = try? CommunicationSettings(context.configuration.environment) else { return .http1() }
+                return socket(context, settings).server()
+            }
         ) { context, router in
-            _ = try authTimeoutSeconds(context)
+            let settings = try CommunicationSettings(context.configuration.environment)
             let tickets = ServiceHTTPClient(baseURL: context.configuration.ticketsURL, audience: .tickets, tokens: context.serviceTokens)
+            let files = ServiceHTTPClient(baseURL: context.configuration.filesURL, audience: .files, tokens: context.serviceTokens)
             let live = LiveFanOut(redis: context.redis, configuration: context.configuration)
             ConversationsController(
                 messages: MessageRepository(client: context.postgres, outbox: context.outbox, logger: context.logger),
                 tickets: TicketLookup(tickets: tickets),
+                attachments: AttachmentCheck(files: files),
+                rateLimit: RateLimit(
+                    redis: context.redis, prefix: "\(context.configuration.redisPrefix):rate:messages",
+                    limit: settings.messageRateLimit, windowSeconds: settings.messageRateWindowSeconds),
                 live: live
             ).register(on: router)
             let notifications = NotificationRepository(client: context.postgres, logger: context.logger)
             NotificationsController(notifications: notifications).register(on: router)
-            socket(context).register(on: router)
+            socket(context, settings).register(on: router)
 
             let notifier = Notifier(notifications: notifications, directory: context.directory, live: live, logger: context.logger)
             var consumer = EventConsumer(
@@ -44,10 +52,5 @@ public enum CommunicationServiceApp {
             consumer.startAfter = context.migrated
             return [consumer, LiveHub(redis: context.redis, prefix: context.configuration.redisPrefix, sessions: sessions)]
         }
-    }
-
-    /// `HDMS_WS_AUTH_TIMEOUT_SECONDS` (default 10): how long a socket may stay unauthenticated.
-    private static func authTimeoutSeconds(_ context: ServiceContext) throws -> Int {
-        try context.configuration.environment.int("HDMS_WS_AUTH_TIMEOUT_SECONDS", default: 10, range: 1...300)
     }
 }

@@ -8,10 +8,14 @@ import ServiceKit
 ///
 /// A thread exists for exactly those who may see its ticket (ticket-service decides, asked with
 /// the caller's token); for anyone else it is a 404. Internal notes are written and read by staff
-/// only and are left out of requestors' pages and counts.
+/// only and are left out of requestors' pages and counts. Posts and edits count against the
+/// author's message rate limit (429 with `Retry-After`); attachments are checked with file-service
+/// before anything is stored.
 struct ConversationsController: Sendable {
     let messages: MessageRepository
     let tickets: TicketLookup
+    let attachments: AttachmentCheck
+    let rateLimit: RateLimit
     let live: LiveFanOut?
 
     func register(on router: Router<AppRequestContext>) {
@@ -69,41 +73,57 @@ struct ConversationsController: Sendable {
     }
 
     @Sendable func post(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Message> {
+        let (me, _) = try context.requireUser()
+        try await self.rateLimit.acquire(me.lowercased, what: "messages")
         let input = try await request.decode(as: PostRequest.self, context: context)
         var check = Validation()
         let body = Self.checkBody(input.body, &check)
-        let attachments = input.attachmentIds ?? []
+        let attachments = Array(Set(input.attachmentIds ?? [])).sorted { $0.uuidString < $1.uuidString }
         if attachments.count > 20 { check.fail("attachment_ids", "must list at most 20 files") }
         try check.finish()
-        let (me, identity, ticket) = try await self.visibleTicket(context)
+        let (_, identity, ticket) = try await self.visibleTicket(context)
         let isInternal = input.isInternal ?? false
         if isInternal && !identity.isStaff { throw Problem.forbidden("Only staff write internal notes") }
+        try await self.attachments.verify(attachments, ticket: ticket.id, isInternal: isInternal, identity: identity)
         let draft = Message(
             id: .v7(), ticketId: ticket.id, authorId: me, body: body ?? "", isInternal: isInternal,
-            attachmentIds: Array(Set(attachments)).sorted { $0.uuidString < $1.uuidString }, createdAt: Date(), editedAt: nil)
+            attachmentIds: attachments, createdAt: Date(), editedAt: nil)
         let stored = try await self.messages.insert(draft, ticket: ticket, actor: context.actor)
-        await self.live?.messagePosted(stored, ticket: ticket, logger: context.logger)
+        await self.push(stored, .posted, ticket: ticket, identity: identity, context: context)
         return EditedResponse(status: .created, response: stored)
     }
 
     @Sendable func edit(_ request: Request, context: AppRequestContext) async throws -> Message {
+        let (me, _) = try context.requireUser()
+        try await self.rateLimit.acquire(me.lowercased, what: "messages")
         let input = try await request.decode(as: EditRequest.self, context: context)
         var check = Validation()
         let body = Self.checkBody(input.body, &check)
         try check.finish()
-        let (me, _, ticket) = try await self.visibleTicket(context)
+        let (_, identity, ticket) = try await self.visibleTicket(context)
         let message = try await self.ownMessage(me: me, ticket: ticket, context: context)
         guard let edited = try await self.messages.edit(message, body: body ?? "", actor: context.actor) else {
             throw Problem.notFound("Message \(message.id.lowercased)")
         }
+        await self.push(edited, .edited, ticket: ticket, identity: identity, context: context)
         return edited
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
-        let (me, _, ticket) = try await self.visibleTicket(context)
+        let (me, identity, ticket) = try await self.visibleTicket(context)
         let message = try await self.ownMessage(me: me, ticket: ticket, context: context)
         guard try await self.messages.delete(message, actor: context.actor) else { throw Problem.notFound("Message \(message.id.lowercased)") }
+        var deleted = message
+        deleted.body = ""
+        await self.push(deleted, .deleted, ticket: ticket, identity: identity, context: context)
         return .noContent
+    }
+
+    /// Pushes a message frame live to the ticket's participants and watchers (best effort).
+    private func push(_ message: Message, _ change: LiveFrame.Change, ticket: TicketParticipants, identity: Identity, context: AppRequestContext) async {
+        guard let live = self.live else { return }
+        let watchers = await self.tickets.watchers(of: ticket.id, for: identity)
+        await live.message(message, change, ticket: ticket, watchers: watchers, logger: context.logger)
     }
 
     @Sendable func read(_ request: Request, context: AppRequestContext) async throws -> ConversationSummary {

@@ -12,11 +12,15 @@ struct LiveFanOut: Sendable {
     let redis: RedisClient
     let configuration: ServiceConfiguration
 
-    /// A `{"type":"message",...}` frame to everyone the message's ticket involves who may read it.
-    func messagePosted(_ message: Message, ticket: TicketParticipants, logger: Logger) async {
-        var recipients = Set([ticket.assigneeId, ticket.moderatorId, message.authorId].compactMap { $0 })
+    /// A `{"type":"message","change":"posted|edited|deleted",...}` frame to everyone the message's
+    /// ticket involves: its requestor (not for internal notes), assignee, moderator, the author and
+    /// the ticket's watchers. Each socket drops internal notes for non-staff users again, since a
+    /// watcher's roles are not known here.
+    func message(_ message: Message, _ change: LiveFrame.Change, ticket: TicketParticipants, watchers: Set<UUID>, logger: Logger) async {
+        var recipients = watchers.union([ticket.assigneeId, ticket.moderatorId, message.authorId].compactMap { $0 })
         if !message.isInternal, let requestor = ticket.requestorId { recipients.insert(requestor) }
-        await self.publish(LiveFrame(type: "message", id: message.id, ticketId: message.ticketId, message: message), to: recipients, logger: logger)
+        let frame = LiveFrame(type: "message", id: message.id, ticketId: message.ticketId, change: change, message: message)
+        await self.publish(frame, to: recipients, logger: logger)
     }
 
     /// Tells every replica to close `user`'s sockets (their HDMS access was revoked).
@@ -24,15 +28,15 @@ struct LiveFanOut: Sendable {
         await self.publish(LiveFrame(type: LiveFrame.disconnect, id: user), to: [user], logger: logger)
     }
 
-    /// Sends `frame` to each user's channel.
+    /// Sends `frame` to each user's channel, pipelined in one round trip.
     func publish(_ frame: LiveFrame, to users: Set<UUID>, logger: Logger) async {
         guard !users.isEmpty, let bytes = try? JSONEncoder.hdms.encode(frame) else { return }
-        for user in users {
-            do {
-                _ = try await self.redis.publish(self.configuration.liveChannel(user: user), Array(bytes))
-            } catch {
-                logger.warning("live publish failed", metadata: ["user": "\(user.lowercased)", "error": "\(error)"])
-            }
+        let payload = RedisArgument(bytes: Array(bytes))
+        let commands: [[RedisArgument]] = users.map { ["PUBLISH", .string(self.configuration.liveChannel(user: $0)), payload] }
+        do {
+            _ = try await self.redis.pipeline(commands)
+        } catch {
+            logger.warning("live publish failed", metadata: ["recipients": "\(users.count)", "error": "\(error)"])
         }
     }
 }
@@ -42,8 +46,14 @@ struct LiveFrame: Codable, Sendable, Equatable {
     var type: String
     var id: UUID
     var ticketId: UUID?
+    /// For `message` frames: what happened to the message.
+    var change: Change?
     var message: Message?
     var notification: NotificationItem?
+
+    enum Change: String, Codable, Sendable {
+        case posted, edited, deleted
+    }
 
     /// The control frame that closes a user's sockets; never forwarded to clients.
     static let disconnect = "disconnect"

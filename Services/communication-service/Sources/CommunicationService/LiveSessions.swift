@@ -13,8 +13,9 @@ enum SocketEvent: Sendable {
     case incoming(String)
     case clientClosed
     case authDeadline
-    /// A live frame for the socket's user: its type and id (for de-duplicating replays) and its JSON text.
-    case frame(type: String, id: UUID, text: String)
+    /// A live frame for the socket's user: its type and id (for de-duplicating replays), whether
+    /// only staff may see it (an internal note), and its JSON text.
+    case frame(type: String, id: UUID, staffOnly: Bool, text: String)
     /// The user lost HDMS access.
     case revoked
 }
@@ -46,7 +47,9 @@ final class LiveSessions: Sendable {
     func deliver(_ payload: [UInt8], to user: UUID) {
         guard let frame = try? JSONDecoder.hdms.decode(LiveFrame.self, from: Data(payload)) else { return }
         let event: SocketEvent = frame.type == LiveFrame.disconnect
-            ? .revoked : .frame(type: frame.type, id: frame.id, text: String(decoding: payload, as: UTF8.self))
+            ? .revoked
+            : .frame(
+                type: frame.type, id: frame.id, staffOnly: frame.message?.isInternal == true, text: String(decoding: payload, as: UTF8.self))
         let targets = self.sockets.withLock { Array(($0[user] ?? [:]).values) }
         for continuation in targets { continuation.yield(event) }
     }

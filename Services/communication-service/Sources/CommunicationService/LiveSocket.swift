@@ -9,27 +9,61 @@ import ServiceKit
 
 /// `GET /api/v1/ws`: one client's live socket.
 ///
-/// The first frame must be `{"type":"auth","token":...,"last_id"?}` within `authTimeout`; it is
-/// answered `{"type":"ready"}` (or an error frame and a close). The socket is registered before the
+/// The client authenticates either with its first frame, `{"type":"auth","token":...,"last_id"?}`,
+/// sent within `authTimeout`, or in the upgrade request itself with the subprotocols
+/// `Sec-WebSocket-Protocol: hdms.v1, bearer.<access token>` (and `?last_id=` in the URL); the
+/// server then selects `hdms.v1` (the token is never echoed). Either way it is answered
+/// `{"type":"ready"}`, or an error frame and a close (1008). The socket is registered before the
 /// replay of notifications after `last_id`, so nothing falls between the replay and live frames,
-/// and a live frame the replay already sent is skipped.
+/// and a live frame the replay already sent is skipped. More than `frameLimit` client frames in
+/// `frameWindow` is a flood: an error frame and a close (1008).
 struct LiveSocket: Sendable {
     let sessions: LiveSessions
     let verifier: TokenVerifier
     let notifications: NotificationRepository
     let audience: String
     var authTimeout: Duration = .seconds(10)
+    var frameLimit = 60
+    var frameWindow: Duration = .seconds(60)
 
     static let path = "/api/v1/ws"
+    /// The subprotocol the server selects.
+    static let subprotocol = "hdms.v1"
+    /// The prefix of the subprotocol entry that carries the access token.
+    static let bearerPrefix = "bearer."
+
+    /// Credentials taken from the upgrade request.
+    struct UpgradeAuth: Sendable {
+        var token: String
+        var lastId: UUID?
+    }
 
     /// The server: HTTP/1.1 that upgrades requests for `path` to this socket.
     func server() -> HTTPServerBuilder {
         .http1WebSocketUpgrade(configuration: .init(maxFrameSize: 1 << 16)) { request, _, _ in
-            guard request.path?.split(separator: "?").first.map(String.init) == Self.path else { return .dontUpgrade }
-            return .upgrade([:]) { inbound, outbound, context in
-                try await self.serve(inbound: inbound, outbound: outbound, logger: context.logger)
+            let parts = (request.path ?? "").split(separator: "?", maxSplits: 1)
+            guard parts.first.map(String.init) == Self.path else { return .dontUpgrade }
+            let offered = request.headerFields[values: .secWebSocketProtocol]
+                .flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+            var headers: HTTPFields = [:]
+            if offered.contains(Self.subprotocol) { headers[.secWebSocketProtocol] = Self.subprotocol }
+            let auth = offered.first { $0.hasPrefix(Self.bearerPrefix) }.map { entry in
+                UpgradeAuth(token: String(entry.dropFirst(Self.bearerPrefix.count)), lastId: Self.lastID(query: parts.dropFirst().first))
+            }
+            return .upgrade(headers) { inbound, outbound, context in
+                try await self.serve(inbound: inbound, outbound: outbound, upgradeAuth: auth, logger: context.logger)
             }
         }
+    }
+
+    /// `last_id` of the upgrade URL's query, if it is a UUID.
+    private static func lastID(query: Substring?) -> UUID? {
+        guard let query else { return nil }
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            if parts.count == 2, parts[0] == "last_id" { return UUID(uuidString: String(parts[1])) }
+        }
+        return nil
     }
 
     /// Answers a plain (non-upgrade) `GET /api/v1/ws` with 426.
@@ -50,65 +84,77 @@ struct LiveSocket: Sendable {
         var message: String?
     }
 
-    func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
+    /// An authenticated socket: its user, its handle in `sessions` and whether it sees internal notes.
+    private struct Registration {
+        var user: UUID
+        var handle: UUID
+        var isStaff: Bool
+    }
+
+    /// Why the loop ends early: the error frame's text and the close reason.
+    private struct Refusal: Error {
+        var message: String
+        var reason: String
+    }
+
+    func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, upgradeAuth: UpgradeAuth? = nil, logger: Logger) async throws {
         let (events, continuation) = AsyncStream.makeStream(of: SocketEvent.self, bufferingPolicy: .bufferingNewest(1_000))
-        var registered: (user: UUID, handle: UUID)?
+        var registered: Registration?
         defer { if let registered { self.sessions.remove(user: registered.user, handle: registered.handle) } }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for try await message in inbound.messages(maxSize: 1 << 16) {
-                    if case .text(let text) = message { continuation.yield(.incoming(text)) }
+                    switch message {
+                    case .text(let text): continuation.yield(.incoming(text))
+                    case .binary: continuation.yield(.incoming(""))
+                    }
                 }
                 continuation.yield(.clientClosed)
             }
             let deadline = self.authTimeout
-            group.addTask {
-                try? await Task.sleep(for: deadline)
-                continuation.yield(.authDeadline)
+            if upgradeAuth == nil {
+                group.addTask {
+                    try? await Task.sleep(for: deadline)
+                    continuation.yield(.authDeadline)
+                }
             }
             var replayed: Set<UUID> = []
-            loop: for await event in events {
-                switch event {
-                case .incoming(let text):
-                    guard registered == nil else { continue }
-                    guard let frame = try? JSONDecoder.hdms.decode(AuthFrame.self, from: Data(text.utf8)), frame.type == "auth",
-                          let token = frame.token
-                    else {
-                        try await self.refuse(outbound, "The first frame must be {\"type\":\"auth\",\"token\":...}")
-                        break loop
-                    }
-                    let user: UUID
-                    do {
-                        let claims = try await self.verifier.verify(token, audience: self.audience)
-                        guard let id = try Identity(claims: claims, token: token).userID else { throw Problem.forbidden("Sockets are for users") }
-                        user = id
-                    } catch {
-                        try await self.refuse(outbound, "The access token is invalid or expired")
-                        break loop
-                    }
-                    registered = (user, self.sessions.add(user: user, continuation))
-                    try await self.send(Reply(type: "ready"), outbound)
-                    if let last = frame.lastId {
-                        for item in try await self.notifications.after(last, user: user) {
-                            replayed.insert(item.id)
-                            try await self.send(LiveFrame(type: "notification", id: item.id, ticketId: item.ticketId, notification: item), outbound)
-                        }
-                    }
-                case .authDeadline:
-                    if registered == nil {
-                        try await self.refuse(outbound, "No authentication within \(deadline)")
-                        break loop
-                    }
-                case .frame(let type, let id, let text):
-                    if type == "notification" && replayed.contains(id) { continue }
-                    try await outbound.write(.text(text))
-                case .revoked:
-                    try await self.send(Reply(type: "error", message: "HDMS access was revoked"), outbound)
-                    try await outbound.close(.policyViolation, reason: "access revoked")
-                    break loop
-                case .clientClosed:
-                    break loop
+            var window = (start: ContinuousClock.now, frames: 0)
+            do {
+                if let upgradeAuth {
+                    registered = try await self.authenticate(upgradeAuth.token, lastID: upgradeAuth.lastId, continuation, outbound, &replayed)
                 }
+                loop: for await event in events {
+                    switch event {
+                    case .incoming(let text):
+                        let now = ContinuousClock.now
+                        if now - window.start >= self.frameWindow { window = (now, 0) }
+                        window.frames += 1
+                        if window.frames > self.frameLimit {
+                            throw Refusal(message: "More than \(self.frameLimit) frames in \(self.frameWindow)", reason: "too many frames")
+                        }
+                        guard registered == nil else { continue }
+                        guard let frame = try? JSONDecoder.hdms.decode(AuthFrame.self, from: Data(text.utf8)), frame.type == "auth",
+                              let token = frame.token
+                        else {
+                            throw Refusal(message: "The first frame must be {\"type\":\"auth\",\"token\":...}", reason: "unauthenticated")
+                        }
+                        registered = try await self.authenticate(token, lastID: frame.lastId, continuation, outbound, &replayed)
+                    case .authDeadline:
+                        if registered == nil { throw Refusal(message: "No authentication within \(deadline)", reason: "unauthenticated") }
+                    case .frame(let type, let id, let staffOnly, let text):
+                        guard let registration = registered, registration.isStaff || !staffOnly else { continue }
+                        if type == "notification" && replayed.contains(id) { continue }
+                        try await outbound.write(.text(text))
+                    case .revoked:
+                        throw Refusal(message: "HDMS access was revoked", reason: "access revoked")
+                    case .clientClosed:
+                        break loop
+                    }
+                }
+            } catch let refusal as Refusal {
+                try await self.send(Reply(type: "error", message: refusal.message), outbound)
+                try await outbound.close(.policyViolation, reason: refusal.reason)
             }
             continuation.finish()
             group.cancelAll()
@@ -116,9 +162,34 @@ struct LiveSocket: Sendable {
         logger.debug("live socket closed")
     }
 
-    private func refuse(_ outbound: WebSocketOutboundWriter, _ message: String) async throws {
-        try await self.send(Reply(type: "error", message: message), outbound)
-        try await outbound.close(.policyViolation, reason: "unauthenticated")
+    /// Verifies `token`, registers the socket, answers `ready` and replays the notifications after
+    /// `lastID`; a token that is not a valid user token is a `Refusal`.
+    private func authenticate(
+        _ token: String, lastID: UUID?, _ continuation: AsyncStream<SocketEvent>.Continuation, _ outbound: WebSocketOutboundWriter,
+        _ replayed: inout Set<UUID>
+    ) async throws -> Registration {
+        let identity: Identity
+        do {
+            let claims = try await self.verifier.verify(token, audience: self.audience)
+            identity = try Identity(claims: claims, token: token)
+        } catch {
+            throw Refusal(message: "The access token is invalid or expired", reason: "unauthenticated")
+        }
+        guard let user = identity.userID else { throw Refusal(message: "Sockets are for users", reason: "unauthenticated") }
+        let registration = Registration(user: user, handle: self.sessions.add(user: user, continuation), isStaff: identity.isStaff)
+        do {
+            try await self.send(Reply(type: "ready"), outbound)
+            if let lastID {
+                for item in try await self.notifications.after(lastID, user: user) {
+                    replayed.insert(item.id)
+                    try await self.send(LiveFrame(type: "notification", id: item.id, ticketId: item.ticketId, notification: item), outbound)
+                }
+            }
+        } catch {
+            self.sessions.remove(user: user, handle: registration.handle)
+            throw error
+        }
+        return registration
     }
 
     private func send(_ value: some Encodable, _ outbound: WebSocketOutboundWriter) async throws {

@@ -3,6 +3,7 @@ import Foundation
 import HDMSProtocol
 import Hummingbird
 import ServiceKit
+import Synchronization
 
 /// One chat message of a ticket's thread, as clients read it.
 struct Message: Codable, Sendable, Equatable, ResponseEncodable {
@@ -62,10 +63,12 @@ struct TicketParticipants: Decodable, Sendable {
 }
 
 /// Whether a caller may see a ticket, asked of ticket-service with the caller's own token (it
-/// applies their visibility), and who the ticket involves. Not cached: a post needs the current
-/// participants to route its notifications.
+/// applies their visibility), and who the ticket involves. The ticket itself is not cached: a post
+/// needs the current participants to route its notifications. Its watchers (for live frames) are
+/// remembered per ticket for ten seconds (`watcherCache`).
 struct TicketLookup: Sendable {
     let tickets: ServiceHTTPClient
+    var watcherCache = WatcherCache(ttl: .seconds(10))
 
     /// The ticket as `identity` may see it; nil when it does not exist for them.
     func ticket(_ id: UUID, for identity: Identity) async throws -> TicketParticipants? {
@@ -74,6 +77,43 @@ struct TicketLookup: Sendable {
                 "/api/v1/tickets/\(id.lowercased)", as: TicketParticipants.self, userToken: identity.isService ? nil : identity.token)
         } catch let problem as Problem where problem.statusCode == 403 {
             return nil
+        }
+    }
+
+    private struct WatcherPage: Decodable {
+        var items: [Item]
+        struct Item: Decodable { var employeeId: UUID }
+    }
+
+    /// The ticket's watchers (asked as `identity`, who may see the ticket); empty when they cannot be listed.
+    func watchers(of ticket: UUID, for identity: Identity) async -> Set<UUID> {
+        if let cached = self.watcherCache.get(ticket) { return cached }
+        let page = try? await self.tickets.get(
+            "/api/v1/tickets/\(ticket.lowercased)/watchers", as: WatcherPage.self, userToken: identity.isService ? nil : identity.token)
+        let watchers = Set(page?.items.map(\.employeeId) ?? [])
+        if page != nil { self.watcherCache.put(ticket, watchers) }
+        return watchers
+    }
+}
+
+/// Watchers per ticket, each list kept for `ttl` (at most 10,000 tickets).
+final class WatcherCache: Sendable {
+    private let entries = Mutex<[UUID: (watchers: Set<UUID>, expires: ContinuousClock.Instant)]>([:])
+    let ttl: Duration
+
+    init(ttl: Duration) { self.ttl = ttl }
+
+    func get(_ ticket: UUID) -> Set<UUID>? {
+        self.entries.withLock { entries in
+            guard let entry = entries[ticket], entry.expires > .now else { return nil }
+            return entry.watchers
+        }
+    }
+
+    func put(_ ticket: UUID, _ watchers: Set<UUID>) {
+        self.entries.withLock { entries in
+            if entries.count >= 10_000 { entries.removeAll(keepingCapacity: true) }
+            entries[ticket] = (watchers, .now + self.ttl)
         }
     }
 }

@@ -1,0 +1,148 @@
+import BaseModel
+@testable import CommunicationService
+import Foundation
+import Glibc
+import HDMSProtocol
+import Hummingbird
+import HummingbirdTesting
+import HummingbirdWSClient
+import NIOPosix
+import Testing
+import TestSupport
+
+@Suite("Live socket protocol", .serialized)
+struct LiveProtocolTests {
+    /// `Sec-WebSocket-Protocol: hdms.v1, bearer.<token>` authenticates in the upgrade: the server
+    /// selects `hdms.v1` (never echoing the token) and answers `ready` without an auth frame.
+    @Test func theSubprotocolHeaderAuthenticatesAndOnlyHDMSv1IsEchoed() async throws {
+        try await CommWorld.run(setup: .live) { world in
+            let port = try #require(world.client.port)
+            let token = world.token("requestor")
+            let (head, frame) = try await RawUpgrade.open(port: port, protocols: "hdms.v1, bearer.\(token)")
+            let lines = head.lowercased().split(separator: "\r\n").map(String.init)
+            #expect(lines.first?.hasPrefix("http/1.1 101") == true, "\(head)")
+            #expect(lines.contains("sec-websocket-protocol: hdms.v1"), "\(head)")
+            #expect(!head.contains(token))
+            #expect(frame.contains(#""type":"ready""#), "\(frame)")
+
+            let good = try await LiveClient.frames(
+                port: port, token: nil, headers: [.secWebSocketProtocol: "hdms.v1, bearer.\(token)"]) { $0.contains { $0.type == "ready" } }
+            #expect(good.frames.map(\.type) == ["ready"])
+        }
+    }
+
+    /// A bad token in the subprotocol gets an error frame and a policy-violation close.
+    @Test func aBadSubprotocolTokenIsRefused() async throws {
+        try await CommWorld.run(setup: .live) { world in
+            let port = try #require(world.client.port)
+            let forged = try await TestTokens().user(world.id("requestor"), roles: [.requestor])
+            let bad = try await LiveClient.frames(
+                port: port, token: nil, headers: [.secWebSocketProtocol: "hdms.v1, bearer.\(forged)"]) { $0.contains { $0.type == "error" } }
+            #expect(bad.frames.map(\.type) == ["error"])
+            #expect(bad.close?.closeCode == .policyViolation)
+        }
+    }
+
+    /// Edits and deletes reach the participants' sockets as `message` frames with their `change`.
+    @Test func editsAndDeletesArePushedLive() async throws {
+        try await CommWorld.run(setup: .live) { world in
+            let port = try #require(world.client.port)
+            let ticket = try await world.ticket()
+            try await world.waitForSubscribers(1)
+            let result = try await LiveClient.frames(port: port, token: world.token("requestor"), afterReady: {
+                let message = try await world.posted("Reboot the rooter", ticket: ticket, as: "moderator")
+                let path = "/api/v1/conversations/\(ticket.lowercased)/messages/\(message.id.lowercased)"
+                let edited = try await world.client.json(.patch, path, token: world.token("moderator"), body: ["body": "Reboot the router"])
+                #expect(edited.status == .ok)
+                #expect(try await world.client.json(.delete, path, token: world.token("moderator")).status == .noContent)
+            }) { frames in frames.filter { $0.type == "message" }.count >= 3 }
+            let messages = result.frames.filter { $0.type == "message" }
+            #expect(messages.map(\.change) == ["posted", "edited", "deleted"])
+            #expect(Set(messages.map(\.id)).count == 1)
+        }
+    }
+
+    /// Internal notes never reach a requestor's socket; a watcher's socket receives the ticket's public messages.
+    @Test func internalNotesStayOffRequestorSocketsAndWatchersHearPublicMessages() async throws {
+        try await CommWorld.run(setup: .live) { world in
+            let port = try #require(world.client.port)
+            let ticket = try await world.ticket()
+            let watch = try await world.tickets.json(
+                .post, "/api/v1/tickets/\(ticket.lowercased)/watchers", token: world.token("requestor"),
+                body: ["employee_id": world.id("head.hr")])
+            #expect(watch.status == .noContent, "\(String(buffer: watch.body))")
+            try await world.waitForSubscribers(1)
+            let posted = Locked<[UUID]>([])
+            let watcherReady = Locked(false)
+            let watcher = Task {
+                try await LiveClient.frames(port: port, token: world.token("head.hr"), afterReady: { watcherReady.withLock { $0 = true } }) { frames in
+                    frames.contains { $0.type == "message" }
+                }
+            }
+            for _ in 0..<200 where !watcherReady.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(50)) }
+            let requestor = try await LiveClient.frames(port: port, token: world.token("requestor"), afterReady: {
+                let note = try await world.posted("Suspect the requestor's laptop", ticket: ticket, as: "moderator", isInternal: true)
+                let reply = try await world.posted("Looking into it", ticket: ticket, as: "moderator")
+                posted.withLock { $0 = [note.id, reply.id] }
+            }) { frames in frames.contains { $0.type == "message" } }
+            let ids = posted.withLock { $0 }
+            #expect(requestor.frames.filter { $0.type == "message" }.map(\.id) == [ids.last])
+            let watched = try await watcher.value
+            #expect(watched.frames.filter { $0.type == "message" }.map(\.id) == [ids.last])
+        }
+    }
+
+    /// A socket that floods the server with frames gets an error frame and a policy-violation close.
+    @Test func aFloodOfClientFramesClosesTheSocket() async throws {
+        try await CommWorld.run(setup: .live, extra: ["HDMS_WS_FRAME_LIMIT": "5", "HDMS_WS_FRAME_WINDOW_SECONDS": "600"]) { world in
+            let port = try #require(world.client.port)
+            let result = try await LiveClient.frames(port: port, token: world.token("requestor"), flood: 20) { frames in
+                frames.contains { $0.type == "error" }
+            }
+            #expect(result.frames.map(\.type) == ["ready", "error"])
+            #expect(result.close?.closeCode == .policyViolation)
+        }
+    }
+}
+
+/// A WebSocket upgrade done by hand, to read the server's handshake answer as it is on the wire.
+enum RawUpgrade {
+    /// Sends the upgrade with `protocols` as `Sec-WebSocket-Protocol`; returns the response head and the first frame's text.
+    static func open(port: Int, protocols: String) async throws -> (head: String, frame: String) {
+        try await NIOThreadPool.singleton.runIfActive {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var timeout = timeval(tv_sec: 10, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard connected == 0 else { throw Problem.unavailable("cannot connect to port \(port)") }
+            let request = "GET /api/v1/ws HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: \(protocols)\r\n\r\n"
+            _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            var received: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            func frameIfComplete() -> (String, String)? {
+                guard let end = received.indices.dropLast(3).first(where: { received[$0..<($0 + 4)] == [13, 10, 13, 10] }) else { return nil }
+                let head = String(decoding: received[..<end], as: UTF8.self)
+                let body = Array(received[(end + 4)...])
+                guard body.count >= 2 else { return nil }
+                let length = Int(body[1] & 0x7F)
+                guard length < 126, body.count >= 2 + length else { return nil }
+                return (head, String(decoding: body[2..<(2 + length)], as: UTF8.self))
+            }
+            while frameIfComplete() == nil {
+                let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                guard count > 0 else { throw Problem.unavailable("the server closed before its first frame: \(String(decoding: received, as: UTF8.self))") }
+                received += buffer[..<count]
+            }
+            guard let result = frameIfComplete() else { throw Problem.unavailable("no frame") }
+            return result
+        }
+    }
+}
