@@ -36,13 +36,18 @@ struct WebTests {
             }
         }
 
-        /// Signs in through the login form; returns the session cookie.
-        func signIn(_ email: String, headers extra: HTTPFields = [:]) async throws -> (cookie: String, response: TestResponse) {
-            var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+        /// Signs in through the login form (with its login token); returns the session cookie.
+        func signIn(_ email: String, password: String = "hdms-demo", headers extra: HTTPFields = [:]) async throws -> (cookie: String, response: TestResponse) {
+            let form = try await self.client.execute(uri: "/login", method: .get)
+            let loginCookie = form.headers[.setCookie]?.split(separator: ";").first.map(String.init) ?? ""
+            let token = World.csrf(in: form) ?? ""
+            var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded", .cookie: loginCookie]
             headers.append(contentsOf: extra)
             let response = try await self.client.execute(
-                uri: "/login", method: .post, headers: headers, body: ByteBuffer(string: "email=\(Form.percentEncode(email))&password=hdms-demo&next=%2Ftickets"))
-            let cookie = response.headers[.setCookie]?.split(separator: ";").first.map(String.init) ?? ""
+                uri: "/login", method: .post, headers: headers,
+                body: ByteBuffer(string: "_csrf=\(token)&email=\(Form.percentEncode(email))&password=\(password)&next=%2Ftickets"))
+            let cookie = response.headers[values: .setCookie].first { $0.hasPrefix(SessionStore.cookieName + "=") }?
+                .split(separator: ";").first.map(String.init) ?? ""
             return (cookie, response)
         }
 
@@ -69,20 +74,25 @@ struct WebTests {
             #expect(anonymous.status == .seeOther)
             #expect(anonymous.headers[.location] == "/login?next=%2Ftickets%3Fview%3Dmine")
 
-            let wrong = try await world.client.execute(
-                uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-                body: ByteBuffer(string: "email=requestor%40hdms.test&password=nope"))
+            let (noSession, wrong) = try await world.signIn("requestor@hdms.test", password: "nope")
             #expect(wrong.status == .unauthorized)
-            #expect(wrong.headers[.setCookie] == nil)
+            #expect(noSession.isEmpty)
             #expect(String(buffer: wrong.body).contains("The email or password is not right."))
+
+            // A sign-in posted from elsewhere (no login token and cookie of this site) is refused.
+            let forged = try await world.client.execute(
+                uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "email=requestor%40hdms.test&password=hdms-demo"))
+            #expect(forged.status == .forbidden)
+            #expect(!forged.headers[values: .setCookie].contains { $0.hasPrefix(SessionStore.cookieName + "=") })
 
             let (cookie, signedIn) = try await world.signIn("requestor@hdms.test")
             #expect(signedIn.status == .seeOther)
             #expect(signedIn.headers[.location] == "/tickets")
-            let setCookie = signedIn.headers[.setCookie] ?? ""
+            let setCookie = signedIn.headers[values: .setCookie].first { $0.hasPrefix(SessionStore.cookieName + "=") } ?? ""
             #expect(setCookie.contains("HttpOnly") && setCookie.contains("SameSite=Lax") && !setCookie.contains("Secure"))
             let secure = try await world.signIn("requestor@hdms.test", headers: [HTTPField.Name("X-Forwarded-Proto")!: "https"])
-            #expect(secure.response.headers[.setCookie]?.contains("; Secure") == true)
+            #expect(secure.response.headers[values: .setCookie].contains { $0.hasPrefix(SessionStore.cookieName + "=") && $0.contains("; Secure") })
 
             let page = try await world.get("/tickets", cookie: cookie)
             #expect(page.status == .ok)

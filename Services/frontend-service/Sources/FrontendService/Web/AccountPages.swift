@@ -1,6 +1,7 @@
 import BaseModel
 import Foundation
 import HDMSProtocol
+import HTTPTypes
 import Hummingbird
 import ServiceKit
 
@@ -13,11 +14,25 @@ struct AccountPages: Sendable {
         var email: String
         var problem: String?
         var next: String
+        var csrf: String
+    }
+
+    /// The sign-in form's own CSRF token (there is no session yet): a random value in a
+    /// `SameSite=Strict` cookie that the form must echo, so another site cannot sign a browser in.
+    static let loginCookie = "hdms_login"
+
+    /// The sign-in page with a fresh login token in its form and cookie.
+    private func loginPage(_ request: Request, email: String, problem: String?, next: String, status: HTTPResponse.Status) -> Response {
+        let token = SessionStore.randomToken()
+        let secure = request.headers[.init("X-Forwarded-Proto")!] == "https" ? "; Secure" : ""
+        return self.web.html(
+            "login", ["title": "Sign in", "page": LoginPage(email: email, problem: problem, next: next, csrf: token)], status: status,
+            headers: [.setCookie: "\(Self.loginCookie)=\(token); Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600\(secure)"])
     }
 
     func register(on router: Router<AppRequestContext>) {
         router.get("/login") { request, _ in
-            self.web.html("login", ["title": "Sign in", "page": LoginPage(email: "", problem: nil, next: Self.safeNext(request.uri.queryParameters.get("next")))])
+            self.loginPage(request, email: "", problem: nil, next: Self.safeNext(request.uri.queryParameters.get("next")), status: .ok)
         }
         router.post("/login") { request, context in try await self.signIn(request, context) }
         self.web.action(router, "/logout") { request, visit in
@@ -51,6 +66,9 @@ struct AccountPages: Sendable {
         let form = try await Form(request: &request, context: context)
         let next = Self.safeNext(form["next"])
         let email = form["email"] ?? ""
+        guard let cookie = Web.cookie(Self.loginCookie, in: request), Web.constantTimeEqual(cookie, form["_csrf"] ?? "") else {
+            return self.loginPage(request, email: email, problem: "The sign-in form expired; please try again.", next: next, status: .forbidden)
+        }
         struct Credentials: Encodable { var email: String; var password: String }
         let caller = ServiceAPI.Caller(requestID: context.requestID, forwardedFor: context.clientAddress(request))
         do {
@@ -61,14 +79,16 @@ struct AccountPages: Sendable {
                 accessExpiresAt: Date().addingTimeInterval(TimeInterval(answer.expiresIn)), csrf: SessionStore.randomToken(),
                 user: answer.user, flash: nil)
             try await self.web.sessions.save(session)
-            return Web.redirect(next, headers: [.setCookie: Web.sessionCookie(session.id, request: request, maxAge: self.web.sessions.lifetime)])
+            var headers: HTTPFields = [.setCookie: Web.sessionCookie(session.id, request: request, maxAge: self.web.sessions.lifetime)]
+            headers.append(HTTPField(name: .setCookie, value: "\(Self.loginCookie)=; Path=/login; HttpOnly; SameSite=Strict; Max-Age=0"))
+            return Web.redirect(next, headers: headers)
         } catch let problem as Problem {
             let message = switch problem.statusCode {
             case 401: "The email or password is not right."
             case 429: "Too many attempts; wait \(problem.retryAfter ?? 60) seconds and try again."
             default: Visit.describe(problem)
             }
-            return self.web.html("login", ["title": "Sign in", "page": LoginPage(email: email, problem: message, next: next)], status: .init(code: problem.statusCode == 429 ? 429 : 401))
+            return self.loginPage(request, email: email, problem: message, next: next, status: .init(code: problem.statusCode == 429 ? 429 : 401))
         }
     }
 
