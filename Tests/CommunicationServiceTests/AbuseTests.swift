@@ -50,6 +50,18 @@ struct AbuseTests {
         }
     }
 
+    /// When file-service cannot be asked, a post with attachments is 503 and nothing is stored.
+    @Test func attachmentsCannotBeCheckedWithoutFileService() async throws {
+        let closedPort = try RedisProcess.freePort()
+        try await CommWorld.run(extra: ["HDMS_FILES_URL": "http://127.0.0.1:\(closedPort)"]) { world in
+            let ticket = try await world.ticket()
+            let response = try await world.post("see attached", ticket: ticket, as: "requestor", attachments: [UUID()])
+            #expect(response.status == .serviceUnavailable)
+            #expect(response.headers[.contentType] == "application/problem+json")
+            #expect(try await world.scalar("SELECT count(*)::int FROM comms.messages") == 0)
+        }
+    }
+
     /// Past the per-user limit a post is 429 with `Retry-After` and is not stored; other users are unaffected.
     @Test func messageFloodsAreRateLimitedPerUser() async throws {
         try await CommWorld.run(extra: ["HDMS_MESSAGE_RATE_LIMIT": "3", "HDMS_MESSAGE_RATE_WINDOW_SECONDS": "600"]) { world in

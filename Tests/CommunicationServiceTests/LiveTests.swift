@@ -175,7 +175,9 @@ enum LiveClient {
                             for index in 0..<flood { try await outbound.write(.text(#"{"type":"ping","n":\#(index)}"#)) }
                             try await afterReady()
                         }
-                        if until(frames) { break }
+                        // After an error frame the server closes: wait for its close frame rather than
+                        // racing it with the client's own.
+                        if until(frames) && frame.type != "error" { break }
                     }
                     try? await outbound.close(.normalClosure, reason: nil)
                 }

@@ -43,13 +43,15 @@ final class LiveSessions: Sendable {
     /// The number of open sockets of `user` on this replica.
     func count(of user: UUID) -> Int { self.sockets.withLock { $0[user]?.count ?? 0 } }
 
-    /// Hands a published payload to every socket of `user` here.
-    func deliver(_ payload: [UInt8], to user: UUID) {
-        guard let frame = try? JSONDecoder.hdms.decode(LiveFrame.self, from: Data(payload)) else { return }
-        let event: SocketEvent = frame.type == LiveFrame.disconnect
-            ? .revoked
-            : .frame(
-                type: frame.type, id: frame.id, staffOnly: frame.message?.isInternal == true, text: String(decoding: payload, as: UTF8.self))
+    /// The socket event a published payload stands for; nil for one that is not a frame.
+    static func event(_ payload: [UInt8]) -> SocketEvent? {
+        guard let frame = try? JSONDecoder.hdms.decode(LiveFrame.self, from: Data(payload)) else { return nil }
+        guard frame.type != LiveFrame.disconnect else { return .revoked }
+        return .frame(type: frame.type, id: frame.id, staffOnly: frame.message?.isInternal == true, text: String(decoding: payload, as: UTF8.self))
+    }
+
+    /// Hands an event to every socket of `user` here.
+    func deliver(_ event: SocketEvent, to user: UUID) {
         let targets = self.sockets.withLock { Array(($0[user] ?? [:]).values) }
         for continuation in targets { continuation.yield(event) }
     }
@@ -66,11 +68,15 @@ struct LiveHub: Service {
     func run() async throws {
         let channelPrefix = "\(self.prefix):live:user:"
         await cancelWhenGracefulShutdown {
+            // A message to many users arrives once per recipient with the same payload: it is
+            // decoded once, for the first of them.
+            var last: (payload: [UInt8], event: SocketEvent?) = ([], nil)
             for await message in self.redis.subscribe(patterns: [self.pattern]) {
                 guard message.channel.hasPrefix(channelPrefix),
                       let user = UUID(uuidString: String(message.channel.dropFirst(channelPrefix.count)))
                 else { continue }
-                self.sessions.deliver(message.payload, to: user)
+                if message.payload != last.payload { last = (message.payload, LiveSessions.event(message.payload)) }
+                if let event = last.event { self.sessions.deliver(event, to: user) }
             }
         }
     }

@@ -170,7 +170,11 @@ struct LiveSocket: Sendable {
     ) async throws -> Registration {
         let identity: Identity
         do {
-            let claims = try await self.verifier.verify(token, audience: self.audience)
+            // Verified in a task of its own, awaited at once: the verification's deep call chain
+            // would otherwise grow this socket's task allocator, which keeps its slabs for as long
+            // as the socket lives (about 6 KB per socket).
+            let (verifier, audience) = (self.verifier, self.audience)
+            let claims = try await Task { try await verifier.verify(token, audience: audience) }.value
             identity = try Identity(claims: claims, token: token)
         } catch {
             throw Refusal(message: "The access token is invalid or expired", reason: "unauthenticated")
