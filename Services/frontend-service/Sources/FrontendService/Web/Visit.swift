@@ -41,10 +41,11 @@ struct Visit {
         try await self.web.sessions.save(self.session)
     }
 
-    /// A problem as one readable line: its detail and each field's message.
+    /// A problem as one readable line: its detail and each field's message the detail does not
+    /// already say.
     static func describe(_ problem: Problem) -> String {
         var text = problem.detail ?? problem.title
-        for error in problem.errors ?? [] { text += " — \(error.field): \(error.message)" }
+        for error in problem.errors ?? [] where !text.contains(error.message) { text += " — \(error.field): \(error.message)" }
         return text
     }
 
