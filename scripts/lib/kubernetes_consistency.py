@@ -41,6 +41,9 @@ for path in ("/health/live", "/health/ready"):
         sys.exit(f"ServiceKit no longer registers {path}; update this check and the manifests")
 LIVE, READY = "/health/live", "/health/ready"
 
+# Variables required only when another selects their part: prefix -> (variable, value, its default).
+CONDITIONAL = {"HDMS_S3_": ("HDMS_FILES_STORE", "s3", "local")}
+
 # Variables read from the environment: Shared/ serves every service; Services/<name>/ only that one.
 READ = {name: set() for name in PORTS}
 REQUIRED = {name: set() for name in PORTS}
@@ -169,6 +172,10 @@ def check(render_name, path):
             if var.startswith("HDMS_") and var not in READ[name]:
                 problem(where(name), f"sets {var}, which {name} never reads")
         for var in sorted(REQUIRED[name] - set(env)):
+            # Settings of an optional part count only where that part is chosen.
+            condition = next((c for prefix, c in CONDITIONAL.items() if var.startswith(prefix)), None)
+            if condition and env.get(condition[0], {}).get("value", condition[2]) != condition[1]:
+                continue
             problem(where(name), f"does not set {var}, which {name} requires")
         for var, target in URL_SERVICE.items():
             value = env.get(var, {}).get("value")
@@ -224,9 +231,11 @@ def check(render_name, path):
                 number = backend["port"].get("number")
                 if target is not None and number is None:
                     number = next((p["port"] for p in target["spec"]["ports"] if p.get("name") == backend["port"].get("name")), None)
-                if PORTS.get(backend["name"]) != number:
+                # A Service reaches the service whose pods it selects (communication-service-ws does).
+                service = (target or {}).get("spec", {}).get("selector", {}).get("app.kubernetes.io/name", backend["name"])
+                if PORTS.get(service) != number:
                     problem(where("Ingress", ingress["metadata"]["name"]), f"{item['path']} goes to {backend['name']}:{number}")
-                routes[(item["path"], item["pathType"])] = (backend["name"], rewrite, settings)
+                routes[(item["path"], item["pathType"])] = (service, rewrite, settings)
     for route, (service, rewrite, settings) in GATEWAY.items():
         got = routes.get(route)
         if got is None:
