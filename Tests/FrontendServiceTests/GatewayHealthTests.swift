@@ -129,7 +129,9 @@ struct GatewayHealthTests {
     static func askLiveFrontend(urls: [String: String], expecting status: HTTPResponse.Status) async throws -> Report {
         let port = try await Self.freePort()
         let frontend = try await ServiceHarness.build(
-            try FrontendServiceApp.definition(), extra: urls.merging(["HDMS_HTTP_PORT": String(port)]) { _, new in new })
+            try FrontendServiceApp.definition(),
+            // A live service that answers late on a loaded machine is still ready; unreachable ones fail at once.
+            extra: urls.merging(["HDMS_HTTP_PORT": String(port), "HDMS_GATEWAY_HEALTH_TIMEOUT_MS": "8000"]) { _, new in new })
         let group = ServiceGroup(configuration: .init(services: [frontend.application], logger: TestServers.logger))
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -137,7 +139,7 @@ struct GatewayHealthTests {
                 try await Self.waitUntilLive(port: port)
                 var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/gateway-health")
                 request.method = .GET
-                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(20))
                 let body = try await response.body.collect(upTo: 1 << 20)
                 #expect(response.status.code == status.code, "\(String(buffer: body))")
                 let report = try JSONDecoder().decode(Report.self, from: body)

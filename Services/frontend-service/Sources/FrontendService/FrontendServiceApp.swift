@@ -13,8 +13,8 @@ public enum FrontendServiceApp {
             migrations: resources.migrations,
             openAPIDocument: resources.openAPI
         ) { context, router in
-            GatewayHealth(configuration: context.configuration).register(on: router)
             let settings = try UISettings(context.configuration.environment)
+            GatewayHealth(configuration: context.configuration, timeout: settings.healthTimeout).register(on: router)
             guard let folder = Self.resourcesFolder else {
                 throw MigrationError.badFileName("Resources folder missing from the frontend bundle")
             }
@@ -46,8 +46,11 @@ struct UISettings: Sendable {
     var sessionLifetime: Int
     /// `HDMS_UI_VENDOR_DIR`: where Debian's libjs-bootstrap5 and libjs-chart.js put their files.
     var vendorFolder: URL
+    /// `HDMS_GATEWAY_HEALTH_TIMEOUT_MS`: how long `/gateway-health` waits for each service (default 2 s).
+    var healthTimeout: Duration
 
     init(_ environment: EnvironmentReader) throws {
+        self.healthTimeout = .milliseconds(try environment.int("HDMS_GATEWAY_HEALTH_TIMEOUT_MS", default: 2_000, range: 100...60_000))
         self.sessionLifetime = try environment.int("HDMS_UI_SESSION_TTL", default: 12 * 3_600, range: 300...30 * 86_400)
         self.vendorFolder = URL(fileURLWithPath: try environment.string("HDMS_UI_VENDOR_DIR", default: "/usr/share/javascript"))
     }

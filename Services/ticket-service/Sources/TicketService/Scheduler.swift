@@ -129,12 +129,15 @@ struct Scheduler: Service {
         }
     }
 
+    /// Runs batches until one finds nothing to do. A short batch is not the end: with another
+    /// runner updating rows concurrently, `SKIP LOCKED` and the re-check of rows it changed can
+    /// return fewer rows than are still due.
     private func drain(_ batch: () async throws -> Int) async throws -> Int {
         var total = 0
         while true {
             let done = try await batch()
             total += done
-            if done < self.settings.batchSize { return total }
+            if done == 0 { return total }
         }
     }
 
