@@ -91,6 +91,11 @@ def new_driver(width: int = 1280, height: int = 900) -> webdriver.Chrome:
 _SESSIONS: dict[str, list[dict]] = {}
 
 
+def _replaced(error: WebDriverException) -> bool:
+    """Whether an element was replaced (live refresh, navigation) under the driver's hands."""
+    return isinstance(error, StaleElementReferenceException) or "does not belong to the document" in str(error)
+
+
 class UIError(AssertionError):
     pass
 
@@ -149,7 +154,7 @@ class UI:
             except WebDriverException as error:
                 # An element of a document that was just replaced (live refresh, navigation):
                 # chromedriver sometimes says so with an inspector error rather than "stale".
-                if isinstance(error, StaleElementReferenceException) or "does not belong to the document" in str(error):
+                if _replaced(error):
                     return False
                 raise
 
@@ -192,19 +197,32 @@ class UI:
         return self.d.execute_script(script, *args)
 
     def click(self, css: str, timeout: float = WAIT) -> None:
-        element = self.wait(EC.element_to_be_clickable((By.CSS_SELECTOR, css)), f"clickable {css}", timeout)
-        self.js("arguments[0].scrollIntoView({block: 'center'})", element)
-        try:
-            element.click()
-        except WebDriverException as error:  # covered by a sticky header, a toast, ...
-            if "not clickable" not in str(error) and "intercepted" not in str(error):
-                raise
-            self.js("arguments[0].click()", element)
+        for attempt in range(3):
+            element = self.wait(EC.element_to_be_clickable((By.CSS_SELECTOR, css)), f"clickable {css}", timeout)
+            try:
+                self.js("arguments[0].scrollIntoView({block: 'center'})", element)
+                try:
+                    element.click()
+                except WebDriverException as error:  # covered by a sticky header, a toast, ...
+                    if "not clickable" not in str(error) and "intercepted" not in str(error):
+                        raise
+                    self.js("arguments[0].click()", element)
+                return
+            except WebDriverException as error:
+                # Replaced by a live refresh of the ticket page between finding and clicking: again.
+                if attempt == 2 or not _replaced(error):
+                    raise
 
     def fill(self, css: str, value: str) -> None:
-        element = self.el(css, visible=True)
-        element.clear()
-        element.send_keys(value)
+        for attempt in range(3):
+            element = self.el(css, visible=True)
+            try:
+                element.clear()
+                element.send_keys(value)
+                return
+            except WebDriverException as error:
+                if attempt == 2 or not _replaced(error):
+                    raise
 
     def select(self, css_or_el, text: str | None = None, value: str | None = None,
                matches: list[str] | None = None, timeout: float = WAIT) -> str:

@@ -25,7 +25,13 @@ public struct ServiceHTTPClient: Sendable {
         request.method = .GET
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         request.headers.add(name: "Accept", value: "application/json")
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+        let response: HTTPClientResponse
+        do {
+            response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+        } catch {
+            // An unreachable or silent service is a temporary condition for the caller, not a bug.
+            throw Problem.unavailable("\(self.audience.rawValue) did not answer: \(error)")
+        }
         let body = try await response.body.collect(upTo: 8 << 20)
         switch response.status.code {
         case 200..<300:

@@ -125,7 +125,9 @@ struct DashboardPages: Sendable {
         case "department":
             let allowed: [UUID] = visit.has(.admin) || visit.isExecutive ? Array(names.keys) : Array(Set(visit.moderates + [visit.claims.head].compactMap { $0 }))
             guard !allowed.isEmpty else { throw Problem.forbidden("You neither moderate nor head a department") }
+            // The one asked for, else the user's own department or the one they head, else the first by name.
             let chosen = query.get("department_id").flatMap { UUID(uuidString: $0) }.flatMap { allowed.contains($0) ? $0 : nil }
+                ?? [visit.claims.dept, visit.claims.head].compactMap { $0 }.first { allowed.contains($0) }
                 ?? allowed.sorted { (names[$0] ?? "") < (names[$1] ?? "") }.first!
             departmentOptions = allowed.sorted { (names[$0] ?? "") < (names[$1] ?? "") }.map { Option(value: $0.lowercased, label: names[$0] ?? "?", selected: $0 == chosen) }
             apiQuery += "&department_id=\(chosen.lowercased)"
