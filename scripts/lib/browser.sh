@@ -28,7 +28,8 @@ hdms_browser_install() {
 }
 
 # Starts the whole suite with its state in DIR from the binaries in BIN_DIR (already built), every
-# port free; writes DIR/env (the stack's variables, for `down`) and prints the gateway's URL.
+# base port free (replica k listens 100*(k-1) above); writes DIR/env (the stack's variables, for
+# `down`) and prints the gateway's URL.
 hdms_browser_stack_up() {
     local dir=$1 bin=$2 ports
     mkdir -p "$dir"
@@ -40,7 +41,9 @@ export HDMS_TICKETS_PORT=${ports[3]} HDMS_COMMS_PORT=${ports[4]} HDMS_FILES_PORT
 export HDMS_PGBOUNCER_PORT=${ports[6]} HDMS_POSTGRES_PORT=${ports[7]} HDMS_REDIS_PORT=${ports[8]}
 ENV
     # shellcheck source=/dev/null
-    if ! (. "$dir/env" && "$HDMS_ROOT/scripts/stack" up) >"$dir/stack-up.log" 2>&1; then
+    # Two instances of every service by default (HDMS_BROWSER_REPLICAS): the scenarios then also
+    # prove that live frames cross replicas and that scheduled jobs run side by side.
+    if ! (. "$dir/env" && "$HDMS_ROOT/scripts/stack" up --replicas "${HDMS_BROWSER_REPLICAS:-2}") >"$dir/stack-up.log" 2>&1; then
         tail -n 40 "$dir/stack-up.log" >&2
         hdms_log "the browser suite's stack did not start (see $dir/stack-up.log)"
         return 1
