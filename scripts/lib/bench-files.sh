@@ -40,16 +40,7 @@ bench_files() {
     files_port=$(hdms_free_port 1)
     trap files_cleanup EXIT
 
-    cd "$root"
-    if [[ -n ${HDMS_BIN_DIR:-} ]]; then
-        bin=$HDMS_BIN_DIR
-    else
-        swift build -c release --product auth-service
-        swift build -c release --product ticket-service
-        swift build -c release --product file-service
-        bin=$(swift build -c release --show-bin-path)
-    fi
-    [[ -x $bin/auth-service && -x $bin/ticket-service && -x $bin/file-service ]] || hdms_die "no auth-, ticket- and file-service in $bin"
+    release_binaries auth-service ticket-service file-service
     record host.load_average_1m "$(cut -d' ' -f1 /proc/loadavg)" "load"
 
     start_service auth-service auth_env "$http_port"

@@ -36,19 +36,7 @@ bench_ws() {
     comms_port=$(hdms_free_port 1)
     trap ws_cleanup EXIT
 
-    cd "$root"
-    if [[ -n ${HDMS_BIN_DIR:-} ]]; then
-        bin=$HDMS_BIN_DIR
-    else
-        swift build -c release --product auth-service
-        swift build -c release --product ticket-service
-        swift build -c release --product communication-service
-        swift build -c release --product hdms-bench
-        bin=$(swift build -c release --show-bin-path)
-    fi
-    for name in auth-service ticket-service communication-service hdms-bench; do
-        [[ -x $bin/$name ]] || hdms_die "no $name in $bin"
-    done
+    release_binaries auth-service ticket-service communication-service hdms-bench
     record host.load_average_1m "$(cut -d' ' -f1 /proc/loadavg)" "load"
 
     start_service auth-service auth_env "$http_port"
