@@ -281,7 +281,7 @@ struct DashboardsController: Sendable {
         let identity = try context.requireIdentity()
         guard identity.has(.admin) || identity.has(.moderator) else { throw Problem.forbidden("The system dashboard is for admins and moderators") }
         let rows = try await self.client.query("""
-            SELECT (SELECT count(*) FROM tickets.tickets)::int,
+            SELECT (SELECT tickets FROM tickets.ticket_totals)::int,
                    (SELECT count(*) FROM tickets.tickets WHERE status = ANY(\(Self.openStatuses)))::int,
                    COALESCE((SELECT extract(epoch FROM now() - min(resume_at)) FROM tickets.tickets WHERE status = 'postponed' AND resume_at < now()), 0)::float8
             """, logger: self.logger)
