@@ -65,6 +65,15 @@ struct DashboardTests {
             #expect(figures.workload.map(\.open) == [3])
             #expect(figures.workload.first?.assigneeId == world.ids["agent"])
             #expect(figures.summaryRefreshedAt != nil)
+            // This whole calendar month: the medians come from the month histograms.
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = TimeZone(identifier: "UTC")!
+            let monthStart = calendar.date(from: calendar.dateComponents([.year, .month], from: Date()))!
+            let nextMonth = calendar.date(byAdding: .month, value: 1, to: monthStart)!
+            let month = try await world.client.json(
+                .get, "/api/v1/dashboards/department?department_id=\(it)&from=\(RFC3339.format(monthStart))&to=\(RFC3339.format(nextMonth))",
+                token: world.token("moderator")).decode(Department.self)
+            #expect(month.open == 4 && month.resolved == 2 && month.resolutionMedianHours == 3 && month.slaCompliancePercent == 50)
 
             // The organisation dashboard: the same figures for IT, and the week's volume.
             struct Organisation: Decodable {

@@ -173,10 +173,23 @@ struct DashboardsController: Sendable {
                 resolutionMedianHours: nil, workload: nil))
         }
         var histograms: [UUID?: [Int16: DurationHistogram]] = [:]
+        // Whole months [m0, m1) from the month histograms, the other days from the day ones.
         let buckets = try await self.client.query("""
-            SELECT department_id, kind, sum(n)::int, min(shortest), max(longest)
-            FROM tickets.dashboard_durations
-            WHERE day BETWEEN \(first)::date AND \(last)::date AND (\(department)::uuid IS NULL OR department_id = \(department))
+            WITH r AS (
+                SELECT d.first, d.last,
+                    CASE WHEN extract(day FROM d.first) = 1 THEN d.first ELSE (date_trunc('month', d.first) + interval '1 month')::date END AS m0,
+                    date_trunc('month', d.last + 1)::date AS m1
+                FROM (SELECT \(first)::date AS first, \(last)::date AS last) AS d
+            )
+            SELECT department_id, kind, sum(n)::int, min(shortest), max(longest) FROM (
+                SELECT h.department_id, h.kind, h.bucket, h.n, h.shortest, h.longest
+                FROM tickets.dashboard_duration_months AS h, r WHERE h.month >= r.m0 AND h.month < r.m1
+                UNION ALL
+                SELECT h.department_id, h.kind, h.bucket, h.n, h.shortest, h.longest
+                FROM tickets.dashboard_durations AS h, r
+                WHERE h.day BETWEEN r.first AND r.last AND NOT (h.day >= r.m0 AND h.day < r.m1)
+            ) AS h
+            WHERE \(department)::uuid IS NULL OR department_id = \(department)
             GROUP BY department_id, kind, bucket ORDER BY department_id, kind, bucket
             """, logger: self.logger)
         for try await (id, kind, count, shortest, longest) in buckets.decode((UUID?, Int16, Int, Double, Double).self) {
