@@ -37,6 +37,26 @@ public struct StreamEntry: Sendable, Equatable {
     }
 }
 
+/// One consumer group of a stream as `XINFO GROUPS` describes it. `entriesRead` and `lag` are nil
+/// when Redis cannot tell (before Redis 7, or when the lag cannot be computed after deletions).
+public struct StreamGroupInfo: Sendable, Equatable {
+    public var name: String
+    public var consumers: Int
+    public var pending: Int
+    public var lastDeliveredID: String?
+    public var entriesRead: Int?
+    public var lag: Int?
+
+    public init(name: String, consumers: Int, pending: Int, lastDeliveredID: String?, entriesRead: Int?, lag: Int?) {
+        self.name = name
+        self.consumers = consumers
+        self.pending = pending
+        self.lastDeliveredID = lastDeliveredID
+        self.entriesRead = entriesRead
+        self.lag = lag
+    }
+}
+
 extension RedisClient {
     /// `XADD key [MAXLEN ~ n] id field value ...`; returns the entry id.
     @discardableResult
@@ -99,6 +119,30 @@ extension RedisClient {
             return nil
         } catch RedisError.server(let message) where message.contains("no such key") {
             return nil
+        }
+    }
+
+    /// `XINFO GROUPS key`: the consumer groups of a stream with their pending entries and lag
+    /// (empty when the stream does not exist).
+    public func streamGroups(_ key: String) async throws -> [StreamGroupInfo] {
+        let reply: RESPValue
+        do {
+            reply = try await self.send("XINFO", "GROUPS", key)
+        } catch RedisError.server(let message) where message.contains("no such key") {
+            return []
+        }
+        return reply.array.compactMap { group in
+            let flat = group.array
+            var fields: [String: RESPValue] = [:]
+            var index = 0
+            while index + 1 < flat.count {
+                if let name = flat[index].string { fields[name] = flat[index + 1] }
+                index += 2
+            }
+            guard let name = fields["name"]?.string else { return nil }
+            return StreamGroupInfo(
+                name: name, consumers: fields["consumers"]?.int ?? 0, pending: fields["pending"]?.int ?? 0,
+                lastDeliveredID: fields["last-delivered-id"]?.string, entriesRead: fields["entries-read"]?.int, lag: fields["lag"]?.int)
         }
     }
 

@@ -29,7 +29,11 @@ struct TicketWorld: Sendable {
         try await AuthServer.run(try AuthServiceApp.definition()) { auth in
             let (tokens, ids) = try await auth.signIn(users: users)
             let departments = try await auth.departments(token: tokens["admin"]!)
-            let service = try await ServiceHarness.build(try TicketServiceApp.definition(), extra: auth.environment(for: .tickets))
+            // The service's own scheduler and summary job run once at start and then not again
+            // during a test: tests drive them (`runOnce(now:)`, `DashboardSummaryJob.refresh`), so a
+            // periodic pass never races what a test counts.
+            let extra = auth.environment(for: .tickets).merging(["HDMS_JOBS_INTERVAL": "3600", "HDMS_DASHBOARD_REFRESH_SECONDS": "3600"]) { $1 }
+            let service = try await ServiceHarness.build(try TicketServiceApp.definition(), extra: extra)
             try await service.application.test(.router) { client in
                 try await DemoData.seed(service.context)
                 let routes = try await client.json(.get, "/api/v1/approval-routes", token: tokens["admin"]).decode(ListPage<Route>.self)

@@ -1,7 +1,9 @@
--- Seeds :rows tickets into tickets.tickets for `scripts/bench tickets` (psql, as role hdms).
--- Variables: total (rows of the whole seed), first and rows (this session's share, rows first to
--- first + rows - 1, so that sessions can seed parts side by side), seed (for setseed), requestor
--- and moderator (demo employee ids), it, operations, hr, finance, executive (department ids).
+-- Seeds :rows tickets into tickets.tickets for `scripts/bench tickets` and `scripts/bench dashboards`
+-- (psql, as role hdms). Variables: total (rows of the whole seed), first and rows (this session's
+-- share, rows first to first + rows - 1, so that sessions can seed parts side by side), seed (for
+-- setseed), requestor and moderator (demo employee ids), it, operations, hr, finance, executive
+-- (department ids), and optionally agent (the demo assignee's id: one of the 200 agents, so that
+-- its workload dashboard has tickets; without it all 200 are made-up ids).
 --
 -- The spread: created_at over the last 365 days in row order (so numbers and time-ordered ids rise
 -- together); tickets older than 30 days are nearly all closed/resolved/rejected/withdrawn, newer ones
@@ -11,12 +13,17 @@
 -- resolution time are flagged breached (8 % of the closed ones were).
 -- Departments IT 40 %, Operations 25 %, HR 15 %, Finance 15 %, Executive 5 %; priorities low 30 %,
 -- medium 45 %, high 18 %, urgent 7 %. The demo requestor raised ~5 % of the tickets, 20,000 other
--- employees the rest. Titles and descriptions come from small word lists: a subject ("Printer") is
--- in ~5 % of the titles and its description, an issue word ("toner") in ~5 % of the titles and a
--- remedy ("replacing the toner") in ~10 % of the descriptions, so `q=printer toner` matches ~0.7 %.
+-- employees the rest; tickets past assignment have one of 200 agents. Titles and descriptions come
+-- from small word lists: a subject ("Printer") is in ~5 % of the titles and its description, an
+-- issue word ("toner") in ~5 % of the titles and a remedy ("replacing the toner") in ~10 % of the
+-- descriptions, so `q=printer toner` matches ~0.7 %.
 -- Numbers are HD-2025-<row>: the live counter allocates HD-2026-..., and the 2025 counter row is set
 -- past the seeded numbers.
 \set ON_ERROR_STOP on
+\if :{?agent}
+\else
+\set agent ''
+\endif
 SELECT setseed(:seed) AS seeded \gset
 
 INSERT INTO tickets.tickets (id, number, title, description, priority, status, requestor_id, department_id,
@@ -33,7 +40,9 @@ SELECT
     priority, status,
     CASE WHEN r_requestor < 0.05 THEN :'requestor'::uuid ELSE md5('employee-' || floor(r_requestor * 20000))::uuid END,
     department,
-    CASE WHEN status IN ('assigned', 'in_progress', 'pending', 'postponed', 'resolved', 'closed') THEN md5('agent-' || floor(r_agent * 200))::uuid END,
+    CASE WHEN status IN ('assigned', 'in_progress', 'pending', 'postponed', 'resolved', 'closed') THEN
+        CASE WHEN floor(r_agent * 200) = 0 THEN COALESCE(NULLIF(:'agent', '')::uuid, md5('agent-0')::uuid)
+             ELSE md5('agent-' || floor(r_agent * 200))::uuid END END,
     CASE WHEN status NOT IN ('submitted', 'withdrawn') THEN
         CASE WHEN department IN (:'it'::uuid, :'hr'::uuid, :'operations'::uuid) THEN :'moderator'::uuid
              ELSE md5('moderator-' || floor(r_agent * 10))::uuid END END,

@@ -44,7 +44,10 @@ public enum TicketServiceApp {
             let scheduler = Scheduler(
                 tickets: tickets, workflow: workflow, settings: try Scheduler.Settings(context.configuration.environment),
                 startAfter: context.migrated, logger: context.logger)
-            return [events, scheduler]
+            let summary = DashboardSummaryJob(
+                client: context.postgres, interval: try DashboardSummaryJob.interval(context.configuration.environment),
+                startAfter: context.migrated, logger: context.logger)
+            return [events, scheduler, summary]
         }
     }
 }
