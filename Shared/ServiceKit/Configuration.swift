@@ -76,6 +76,8 @@ public struct ServiceConfiguration: Sendable {
     public var ticketsURL: URL
     public var communicationURL: URL
     public var filesURL: URL
+    /// How long a call to another service may take (`HDMS_SERVICE_CALL_TIMEOUT_MS`, default 5 s).
+    public var serviceCallTimeout: Duration
     /// This service's client secret for service tokens.
     public var serviceSecret: String?
     /// Distinguishes replicas (consumer names, logs).
@@ -104,6 +106,7 @@ public struct ServiceConfiguration: Sendable {
         self.ticketsURL = try environment.url("HDMS_TICKETS_URL", default: "http://127.0.0.1:8082")
         self.communicationURL = try environment.url("HDMS_COMMS_URL", default: "http://127.0.0.1:8083")
         self.filesURL = try environment.url("HDMS_FILES_URL", default: "http://127.0.0.1:8084")
+        self.serviceCallTimeout = .milliseconds(try environment.int("HDMS_SERVICE_CALL_TIMEOUT_MS", default: 5_000, range: 100...120_000))
         self.serviceSecret = environment.optionalString("HDMS_SERVICE_SECRET")
         self.instanceID = try environment.string("HDMS_INSTANCE_ID", default: "\(service.rawValue)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8).lowercased())")
     }

@@ -114,7 +114,7 @@ public func buildService(_ definition: ServiceDefinition, configuration: Service
     let context = ServiceContext(
         configuration: configuration, logger: logger, postgres: postgres, redis: redis,
         outbox: Outbox(schema: configuration.service.schema), verifier: verifier, serviceTokens: serviceTokens,
-        directory: DirectoryClient(http: ServiceHTTPClient(baseURL: configuration.authURL, audience: .auth, tokens: serviceTokens)),
+        directory: DirectoryClient(http: ServiceHTTPClient(baseURL: configuration.authURL, audience: .auth, tokens: serviceTokens, timeout: configuration.serviceCallTimeout)),
         migrated: StartupGate())
     let migrator = Migrator(
         client: postgres, schema: configuration.service.schema,

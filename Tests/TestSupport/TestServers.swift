@@ -47,6 +47,8 @@ public enum TestServers {
     /// Redis with a key prefix of its own (so parallel tests never share streams), port 0.
     public static func environment(database: String, redisPort: Int? = nil, prefix: String, extra: [String: String] = [:]) throws -> [String: String] {
         var values: [String: String] = [
+            // Dozens of services share two cores in a test run: calls between them get time.
+            "HDMS_SERVICE_CALL_TIMEOUT_MS": "20000",
             "HDMS_HTTP_HOST": "127.0.0.1",
             "HDMS_HTTP_PORT": "0",
             "HDMS_DB_HOST": host,

@@ -11,11 +11,14 @@ public struct ServiceHTTPClient: Sendable {
     public let baseURL: URL
     public let audience: ServiceName
     public let tokens: ServiceTokenProvider
+    /// How long one call may take.
+    public let timeout: Duration
 
-    public init(baseURL: URL, audience: ServiceName, tokens: ServiceTokenProvider) {
+    public init(baseURL: URL, audience: ServiceName, tokens: ServiceTokenProvider, timeout: Duration = .seconds(5)) {
         self.baseURL = baseURL
         self.audience = audience
         self.tokens = tokens
+        self.timeout = timeout
     }
 
     /// GETs `path` (with query) and decodes the answer; 404 is nil.
@@ -27,7 +30,7 @@ public struct ServiceHTTPClient: Sendable {
         request.headers.add(name: "Accept", value: "application/json")
         let response: HTTPClientResponse
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+            response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(self.timeout.milliseconds))
         } catch {
             // An unreachable or silent service is a temporary condition for the caller, not a bug.
             throw Problem.unavailable("\(self.audience.rawValue) did not answer: \(error)")
@@ -49,4 +52,9 @@ extension String {
     fileprivate func trimmingSuffix(_ suffix: String) -> String {
         self.hasSuffix(suffix) ? String(self.dropLast(suffix.count)) : self
     }
+}
+
+extension Duration {
+    /// Whole milliseconds, for APIs that take a `TimeAmount`.
+    fileprivate var milliseconds: Int64 { self.components.seconds * 1_000 + self.components.attoseconds / 1_000_000_000_000_000 }
 }

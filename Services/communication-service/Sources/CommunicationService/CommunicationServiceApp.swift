@@ -26,8 +26,8 @@ public enum CommunicationServiceApp {
             }
         ) { context, router in
             let settings = try CommunicationSettings(context.configuration.environment)
-            let tickets = ServiceHTTPClient(baseURL: context.configuration.ticketsURL, audience: .tickets, tokens: context.serviceTokens)
-            let files = ServiceHTTPClient(baseURL: context.configuration.filesURL, audience: .files, tokens: context.serviceTokens)
+            let tickets = ServiceHTTPClient(baseURL: context.configuration.ticketsURL, audience: .tickets, tokens: context.serviceTokens, timeout: context.configuration.serviceCallTimeout)
+            let files = ServiceHTTPClient(baseURL: context.configuration.filesURL, audience: .files, tokens: context.serviceTokens, timeout: context.configuration.serviceCallTimeout)
             let live = LiveFanOut(redis: context.redis, configuration: context.configuration)
             ConversationsController(
                 messages: MessageRepository(client: context.postgres, outbox: context.outbox, logger: context.logger),

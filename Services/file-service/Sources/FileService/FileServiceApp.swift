@@ -33,7 +33,7 @@ public enum FileServiceApp {
     private static func serve(
         _ store: some FileStore, settings: FileSettings, context: ServiceContext, router: Router<AppRequestContext>
     ) -> [any Service] {
-        let tickets = ServiceHTTPClient(baseURL: context.configuration.ticketsURL, audience: .tickets, tokens: context.serviceTokens)
+        let tickets = ServiceHTTPClient(baseURL: context.configuration.ticketsURL, audience: .tickets, tokens: context.serviceTokens, timeout: context.configuration.serviceCallTimeout)
         FilesController(
             files: FileRepository(client: context.postgres, outbox: context.outbox, logger: context.logger),
             store: store,
