@@ -9,10 +9,10 @@
     if (!canvas) continue;
     const round = chart.type === "doughnut";
     if (!chart.series.some((series) => series.values.some((value) => value > 0))) {
+      // The empty chart is still drawn (its axes and legend); a note over it says why it is flat.
       const note = document.createElement("p");
       note.className = "chart-empty"; note.textContent = "Nothing to show for this period yet.";
-      canvas.replaceWith(note);
-      continue;
+      canvas.after(note);
     }
     new Chart(canvas, {
       type: chart.type,
