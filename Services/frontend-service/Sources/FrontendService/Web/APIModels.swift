@@ -197,6 +197,16 @@ struct Option {
     var value: String
     var label: String
     var selected: Bool
+
+    /// Codes (statuses, priorities) labelled as people read them.
+    static func codes(_ codes: [String], selected: String?) -> [Option] {
+        codes.map { Option(value: $0, label: Vocabulary.label($0), selected: $0 == selected) }
+    }
+
+    /// Departments by name, their ids as values.
+    static func departments(_ names: [UUID: String], selected: (UUID) -> Bool = { _ in false }) -> [Option] {
+        names.sorted { $0.value < $1.value }.map { Option(value: $0.key.lowercased, label: $0.value, selected: selected($0.key)) }
+    }
 }
 
 /// One labelled figure, for templates (which cannot iterate dictionaries) and charts.

@@ -37,7 +37,7 @@ struct AccountPages: Sendable {
         router.post("/login") { request, context in try await self.signIn(request, context) }
         self.web.action(router, "/logout") { request, visit in
             struct Logout: Encodable { var refreshToken: String }
-            try? await visit.send(.POST, "/api/v1/auth/logout", Logout(refreshToken: visit.session.refreshToken), as: Empty.self)
+            _ = try? await visit.send(.POST, "/api/v1/auth/logout", Logout(refreshToken: visit.session.refreshToken), as: Empty.self)
             try await self.web.sessions.delete(visit.session.id)
             return Web.redirect("/login", headers: [.setCookie: Web.sessionCookie("", request: request, maxAge: 0)])
         }
@@ -47,7 +47,7 @@ struct AccountPages: Sendable {
         }
         self.web.page(router, "/profile") { _, visit in try await self.profile(&visit) }
         self.web.action(router, "/profile/preferences") { request, visit in
-            let form = try await request.form(context: visit.context)
+            let form = try visit.form()
             let muted = Self.notificationKinds.map(\.kind).filter { !form.all("kind").contains($0) }
             struct Preferences: Encodable { var mutedKinds: [String] }
             do {
@@ -122,7 +122,7 @@ struct AccountPages: Sendable {
     private func profile(_ visit: inout Visit) async throws -> Response {
         struct Preferences: Decodable { var mutedKinds: [String] }
         let preferences: Preferences = try await visit.get("/api/v1/notification-preferences")
-        let departments = try await visit.web.departmentNames(visit)
+        let departments = try await visit.web.departmentNames()
         let page = ProfilePage(
             user: visit.session.user, roles: visit.session.user.roles.map(Vocabulary.label).joined(separator: ", "),
             department: visit.session.user.departmentId.flatMap { departments[$0] } ?? "—",

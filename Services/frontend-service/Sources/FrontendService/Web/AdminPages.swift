@@ -128,7 +128,7 @@ struct AdminPages: Sendable {
     private func write(_ router: Router<AppRequestContext>, _ path: RouterPath, _ handler: @escaping @Sendable (Form, inout Visit) async throws -> (String, String)) {
         self.web.action(router, path) { request, visit in
             guard visit.has(.admin) else { throw Problem.forbidden("Administration is for admins") }
-            let form = try await request.form(context: visit.context)
+            let form = try visit.form()
             do {
                 let (notice, next) = try await handler(form, &visit)
                 try await visit.flash(notice: notice)
@@ -152,7 +152,7 @@ struct AdminPages: Sendable {
     }
 
     private func departmentOptions(_ visit: Visit, selected: UUID?) async throws -> [Option] {
-        try await self.web.departmentNames(visit).sorted { $0.value < $1.value }.map { Option(value: $0.key.lowercased, label: $0.value, selected: $0.key == selected) }
+        Option.departments(try await self.web.departmentNames()) { $0 == selected }
     }
 
     // MARK: Employees
@@ -167,7 +167,7 @@ struct AdminPages: Sendable {
         if !q.isEmpty { api.append(("q", q)) }
         if let cursor = query.get("cursor") { api.append(("cursor", cursor)) }
         let listing: Listing<EmployeeDTO> = try await visit.get("/api/v1/employees?" + Form(fields: api).query)
-        let names = try await self.web.departmentNames(visit)
+        let names = try await self.web.departmentNames()
         let rows = listing.items.map { employee in
             EmployeeRow(
                 id: employee.id.lowercased, name: employee.fullName, email: employee.email, department: employee.departmentId.flatMap { names[$0] } ?? "—",
@@ -192,14 +192,14 @@ struct AdminPages: Sendable {
     private func employee(_ visit: inout Visit) async throws -> Response {
         let id = try visit.context.uuidParameter("id")
         let employee: EmployeeDTO = try await visit.get("/api/v1/employees/\(id.lowercased)")
-        let names = try await self.web.departmentNames(visit)
+        let names = try await self.web.departmentNames()
         let page = EmployeePage(
             employee: EmployeeDTOView(
                 id: employee.id.lowercased, email: employee.email, fullName: employee.fullName, jobTitle: employee.jobTitle,
                 isDepartmentHead: employee.isDepartmentHead, isCeo: employee.isCeo, active: employee.active, version: employee.version ?? 0),
             departments: try await self.departmentOptions(visit, selected: employee.departmentId),
             roles: Role.allCases.map { Option(value: $0.rawValue, label: Vocabulary.label($0.rawValue), selected: employee.roles.contains($0)) },
-            moderates: names.sorted { $0.value < $1.value }.map { Option(value: $0.key.lowercased, label: $0.value, selected: employee.moderatedDepartmentIds.contains($0.key)) })
+            moderates: Option.departments(names) { employee.moderatedDepartmentIds.contains($0) })
         return try await self.web.render("admin-employee", title: employee.fullName, page: page, visit: &visit)
     }
 
@@ -229,13 +229,13 @@ struct AdminPages: Sendable {
 
     private func policies(_ visit: inout Visit) async throws -> Response {
         let listing: Listing<SLAPolicyDTO> = try await visit.get("/api/v1/sla-policies")
-        let names = try await self.web.departmentNames(visit)
+        let names = try await self.web.departmentNames()
         let rows = listing.items
             .sorted { ((names[$0.departmentId] ?? ""), Vocabulary.priorities.firstIndex(of: $0.priority) ?? 0) < ((names[$1.departmentId] ?? ""), Vocabulary.priorities.firstIndex(of: $1.priority) ?? 0) }
             .map { PolicyRow(department: names[$0.departmentId] ?? "?", priority: Vocabulary.label($0.priority), firstResponse: Self.businessTime($0.firstResponseMinutes), resolution: Self.businessTime($0.resolutionMinutes)) }
         let page: [String: Any] = [
             "rows": rows, "departments": try await self.departmentOptions(visit, selected: nil),
-            "priorities": Vocabulary.priorities.map { Option(value: $0, label: Vocabulary.label($0), selected: $0 == "medium") },
+            "priorities": Option.codes(Vocabulary.priorities, selected: "medium"),
         ]
         return try await self.web.render("admin-sla", title: "SLA policies", page: page, visit: &visit)
     }
@@ -261,7 +261,7 @@ struct AdminPages: Sendable {
 
     private func routes(_ visit: inout Visit) async throws -> Response {
         let listing: Listing<RouteDTO> = try await visit.get("/api/v1/approval-routes?limit=100")
-        let names = try await self.web.departmentNames(visit)
+        let names = try await self.web.departmentNames()
         let rows = listing.items.map { route in
             RouteRow(id: route.id.lowercased, name: route.name, steps: route.steps.map { TicketPages.positionLabel($0, departments: names) }.joined(separator: " → "), active: route.active, version: route.version)
         }
@@ -293,8 +293,7 @@ struct AdminPages: Sendable {
         var api = fields + [("limit", "50")]
         if let cursor = query.get("cursor") { api.append(("cursor", cursor)) }
         let listing: Listing<AuditDTO> = try await visit.get("/api/v1/audit?" + Form(fields: api).query)
-        var people: [UUID: String] = [:]
-        for id in Set(listing.items.compactMap(\.actorId)) { people[id] = await self.web.personName(id) }
+        let people = await self.web.personNames(listing.items.compactMap(\.actorId))
         let rows = listing.items.map { item in
             AuditRow(
                 at: RFC3339.format(item.at), service: item.service, actor: item.actorId.map { people[$0] ?? $0.lowercased } ?? "System",

@@ -94,7 +94,7 @@ struct DashboardPages: Sendable {
         let from = query.get("from").flatMap(Self.day) ?? calendar.date(byAdding: .day, value: -90, to: today)!
         let to = query.get("to").flatMap(Self.day).map { calendar.date(byAdding: .day, value: 1, to: $0)! } ?? calendar.date(byAdding: .day, value: 1, to: today)!
         var apiQuery = "from=\(Form.percentEncode(RFC3339.format(from)))&to=\(Form.percentEncode(RFC3339.format(to)))"
-        let names = try await self.web.departmentNames(visit)
+        let names = try await self.web.departmentNames()
 
         var figures: [Figure] = []
         var charts: [Chart] = []
@@ -138,8 +138,9 @@ struct DashboardPages: Sendable {
             var loadRows: [Row] = []
             var loadLabels: [String] = []
             var loadValues: [Double] = []
+            let assignees = await self.web.personNames((figuresOf.workload ?? []).map(\.assigneeId))
             for load in figuresOf.workload ?? [] {
-                let person = await self.web.personName(load.assigneeId) ?? "Unknown"
+                let person = assignees[load.assigneeId] ?? "Unknown"
                 loadRows.append(Row(cells: [person, String(load.open)]))
                 loadLabels.append(person)
                 loadValues.append(Double(load.open))
@@ -191,15 +192,21 @@ struct DashboardPages: Sendable {
                 Figure(label: "Oldest due job (s)", value: String(format: "%.0f", system.oldestDueJobSeconds), tone: system.oldestDueJobSeconds > 300 ? "danger" : "secondary"),
             ]
         }
-        let json = (try? String(decoding: JSONEncoder().encode(charts), as: UTF8.self)) ?? "[]"
         let dayFormat = Date.ISO8601FormatStyle().year().month().day()
         let page = DashboardPage(
             kind: kind, tabs: available.map { .init(key: $0.key, label: $0.label, active: $0.key == kind) },
             from: from.formatted(dayFormat), to: Calendar(identifier: .gregorian).date(byAdding: .day, value: -1, to: to)!.formatted(dayFormat),
             showRange: kind != "system", departmentOptions: departmentOptions, showDepartment: kind == "department",
             figures: figures, charts: charts, tables: tables,
-            chartJSON: json.replacingOccurrences(of: "<", with: "\\u003c"))
+            chartJSON: Self.chartJSON(charts))
         return try await self.web.render("dashboard", title: "Dashboard", page: page, visit: &visit)
+    }
+
+    /// The charts as JSON for the page's `<script type="application/json">`: every `<` escaped, so
+    /// no label can close the script element.
+    static func chartJSON(_ charts: [Chart]) -> String {
+        let json = (try? String(decoding: JSONEncoder().encode(charts), as: UTF8.self)) ?? "[]"
+        return json.replacingOccurrences(of: "<", with: "\\u003c")
     }
 
     static func departmentFigures(_ figures: Department) -> [Figure] {

@@ -110,15 +110,15 @@ struct TicketPages: Sendable {
         }
         let apiQuery = Form(fields: api).query
         async let listing: Listing<TicketDTO> = visit.get("/api/v1/tickets?" + apiQuery)
-        async let departmentNames = self.web.departmentNames(visit)
+        async let departmentNames = self.web.departmentNames()
         let (page, names) = try await (listing, departmentNames)
         let filters = Form(fields: [("view", view), ("status", status), ("priority", priority), ("department_id", department), ("q", q)])
         let next = page.nextCursor.map { filters.query + "&cursor=" + Form.percentEncode($0) }
         let model = ListPage(
             views: available.map { .init(key: $0.key, label: $0.label, active: $0.key == view) }, view: view, q: q,
-            statuses: Vocabulary.statuses.map { Option(value: $0, label: Vocabulary.label($0), selected: $0 == status) },
-            priorities: Vocabulary.priorities.map { Option(value: $0, label: Vocabulary.label($0), selected: $0 == priority) },
-            departments: names.sorted { $0.value < $1.value }.map { Option(value: $0.key.lowercased, label: $0.value, selected: $0.key.lowercased == department) },
+            statuses: Option.codes(Vocabulary.statuses, selected: status),
+            priorities: Option.codes(Vocabulary.priorities, selected: priority),
+            departments: Option.departments(names) { $0.lowercased == department },
             rows: page.items.map { Row($0, departments: names) }, empty: page.items.isEmpty, nextQuery: next,
             saved: try await self.savedViews(visit).map { .init(name: $0.name, query: $0.query) }, currentQuery: filters.query,
             exportQuery: Form(fields: api.filter { $0.0 != "limit" && $0.0 != "cursor" }).query)
@@ -135,7 +135,7 @@ struct TicketPages: Sendable {
     }
 
     private func saveView(_ request: Request, _ visit: inout Visit) async throws -> Response {
-        let form = try await request.form(context: visit.context)
+        let form = try visit.form()
         guard let name = form["view_name"], name.count <= 60 else {
             try await visit.flash(problem: .validation([.init(field: "view_name", message: "is required (at most 60 characters)")]))
             return Web.redirect("/tickets?" + (form["query"] ?? ""))
@@ -151,7 +151,7 @@ struct TicketPages: Sendable {
     }
 
     private func deleteView(_ request: Request, _ visit: inout Visit) async throws -> Response {
-        let form = try await request.form(context: visit.context)
+        let form = try visit.form()
         if let name = form["view_name"] { _ = try await self.web.sessions.redis.send("HDEL", self.viewsKey(visit), name) }
         try await visit.flash(notice: "View deleted")
         return Web.redirect("/tickets")
@@ -170,7 +170,7 @@ struct TicketPages: Sendable {
     }
 
     private func newTicket(_ visit: inout Visit, form: Form?, problem: Problem?) async throws -> Response {
-        async let departments = self.web.departmentNames(visit)
+        async let departments = self.web.departmentNames()
         async let categories: Listing<CategoryDTO> = visit.get("/api/v1/categories?limit=100")
         let (names, categoryList) = try await (departments, categories)
         let department = form?["department_id"] ?? ""
@@ -178,8 +178,8 @@ struct TicketPages: Sendable {
         let priority = form?["priority"] ?? "medium"
         let page = NewTicketPage(
             title: form?["title"] ?? "", description: form?["description"] ?? "",
-            priorities: Vocabulary.priorities.map { Option(value: $0, label: Vocabulary.label($0), selected: $0 == priority) },
-            departments: names.sorted { $0.value < $1.value }.map { Option(value: $0.key.lowercased, label: $0.value, selected: $0.key.lowercased == department) },
+            priorities: Option.codes(Vocabulary.priorities, selected: priority),
+            departments: Option.departments(names) { $0.lowercased == department },
             categories: categoryList.items.filter(\.active).map {
                 Option(value: $0.id.lowercased, label: $0.name + ($0.departmentId.flatMap { names[$0] }.map { " (\($0))" } ?? ""), selected: $0.id.lowercased == category)
             },
@@ -188,7 +188,7 @@ struct TicketPages: Sendable {
     }
 
     private func create(_ request: Request, _ visit: inout Visit) async throws -> Response {
-        let form = try await request.form(context: visit.context)
+        let form = try visit.form()
         struct Draft: Encodable { var title: String?; var description: String?; var priority: String?; var departmentId: UUID?; var categoryId: UUID? }
         let draft = Draft(title: form["title"], description: form["description"], priority: form["priority"], departmentId: form.uuid("department_id"), categoryId: form.uuid("category_id"))
         let ticket: TicketDTO
@@ -213,7 +213,7 @@ struct TicketPages: Sendable {
 
     private func edit(_ request: Request, _ visit: inout Visit) async throws -> Response {
         let id = try visit.context.uuidParameter("id")
-        let form = try await request.form(context: visit.context)
+        let form = try visit.form()
         struct Patch: Encodable { var title: String?; var description: String?; var priority: String?; var departmentId: UUID?; var categoryId: UUID?; var version: Int? }
         let patch = Patch(title: form["title"], description: form["description"], priority: form["priority"], departmentId: form.uuid("department_id"), categoryId: form.uuid("category_id"), version: form.int("version"))
         do {
@@ -339,7 +339,7 @@ struct TicketPages: Sendable {
         async let messages: Listing<MessageDTO> = visit.get("/api/v1/conversations/\(id.lowercased)/messages?limit=100")
         async let subtickets: Listing<TicketDTO> = visit.get(path + "/subtickets?limit=100")
         async let approvals: Listing<ApprovalDTO> = visit.get(path + "/approvals?limit=100")
-        async let departments = self.web.departmentNames(visit)
+        async let departments = self.web.departmentNames()
         async let categories: Listing<CategoryDTO> = visit.get("/api/v1/categories?limit=100")
         let (historyList, messageList, subList, approvalList, names, categoryList) = try await (history, messages, subtickets, approvals, departments, categories)
 
@@ -348,10 +348,9 @@ struct TicketPages: Sendable {
         let assignees: [EmployeeDTO] = needsTargets ? (try await visit.get("/api/v1/employees?role=assignee&active=true&limit=100", as: Listing<EmployeeDTO>.self).items) : []
         let routes: [RouteDTO] = actions.contains("request_approval") ? (try await visit.get("/api/v1/approval-routes?limit=100", as: Listing<RouteDTO>.self).items.filter(\.active)) : []
 
-        var people: [UUID: String] = [:]
-        let mentioned = Set([ticket.requestorId, ticket.assigneeId, ticket.moderatorId, ticket.currentApproverId].compactMap { $0 }
-            + historyList.items.compactMap(\.actorId) + messageList.items.map(\.authorId) + approvalList.items.map(\.approverId))
-        for person in mentioned { people[person] = await self.web.personName(person) }
+        let mentioned = [ticket.requestorId, ticket.assigneeId, ticket.moderatorId, ticket.currentApproverId].compactMap { $0 }
+            + historyList.items.compactMap(\.actorId) + messageList.items.map(\.authorId) + approvalList.items.map(\.approverId)
+        let people = await self.web.personNames(mentioned)
         let name = { (id: UUID?) -> String? in id.map { people[$0] ?? "Someone" } }
 
         var files: [FileLink] = []
@@ -383,12 +382,12 @@ struct TicketPages: Sendable {
             isDraft: ticket.status == "draft" && ticket.requestorId == visit.userID,
             draftForm: ticket.status == "draft" && ticket.requestorId == visit.userID ? NewTicketPage(
                 title: ticket.title, description: ticket.description,
-                priorities: Vocabulary.priorities.map { Option(value: $0, label: Vocabulary.label($0), selected: $0 == ticket.priority) },
-                departments: names.sorted { $0.value < $1.value }.map { Option(value: $0.key.lowercased, label: $0.value, selected: $0.key == ticket.departmentId) },
+                priorities: Option.codes(Vocabulary.priorities, selected: ticket.priority),
+                departments: Option.departments(names) { $0 == ticket.departmentId },
                 categories: categoryList.items.filter(\.active).map { Option(value: $0.id.lowercased, label: $0.name, selected: $0.id == ticket.categoryId) },
                 problem: nil, errors: []) : nil,
             actions: actions.map(Self.actionView), hasActions: !actions.isEmpty,
-            departmentOptions: names.sorted { $0.value < $1.value }.map { Option(value: $0.key.lowercased, label: $0.value, selected: $0.key == ticket.departmentId) },
+            departmentOptions: Option.departments(names) { $0 == ticket.departmentId },
             assigneeOptions: assignees.map { employee in
                 Option(value: employee.id.lowercased, label: employee.fullName + (employee.departmentId.flatMap { names[$0] }.map { " — \($0)" } ?? ""), selected: employee.id == ticket.assigneeId)
             },
@@ -451,12 +450,19 @@ struct TicketPages: Sendable {
         return seconds < 0 ? "overdue by \(text)" : "\(text) left"
     }
 
+    /// The names of a message thread's attachments, asked of file-service concurrently (at most 50).
     private func fileNames(_ ids: Set<UUID>, visit: Visit) async -> [UUID: String] {
-        var names: [UUID: String] = [:]
-        for id in ids.prefix(50) {
-            if let meta = try? await visit.get("/api/v1/files/\(id.lowercased)/meta", as: FileDTO.self) { names[id] = meta.filename }
+        let caller = visit.caller
+        return await withTaskGroup(of: (UUID, String?).self) { group in
+            for id in ids.prefix(50) {
+                group.addTask {
+                    (id, try? await self.web.api.json(.GET, "/api/v1/files/\(id.lowercased)/meta", caller: caller, as: FileDTO.self).filename)
+                }
+            }
+            var names: [UUID: String] = [:]
+            for await (id, name) in group { names[id] = name }
+            return names
         }
-        return names
     }
 
     // MARK: Writes
@@ -464,7 +470,7 @@ struct TicketPages: Sendable {
     private func perform(_ request: Request, _ visit: inout Visit) async throws -> Response {
         let id = try visit.context.uuidParameter("id")
         let action = visit.context.parameters.get("action") ?? ""
-        let form = try await request.form(context: visit.context)
+        let form = try visit.form()
         struct Transition: Encodable {
             var action: String
             var version: Int?
@@ -496,7 +502,7 @@ struct TicketPages: Sendable {
     /// Posts a chat message; scripts get the stored message as JSON, plain forms a redirect.
     private func post(_ request: Request, _ visit: inout Visit) async throws -> Response {
         let id = try visit.context.uuidParameter("id")
-        let form = try await request.form(context: visit.context)
+        let form = try visit.form()
         struct Post: Encodable { var body: String?; var `internal`: Bool; var attachmentIds: [UUID] }
         let post = Post(body: form["body"], internal: form["internal"] == "on" || form["internal"] == "true", attachmentIds: form.all("attachment_id").compactMap { UUID(uuidString: $0) })
         if Web.wantsJSON(request) {
@@ -514,7 +520,7 @@ struct TicketPages: Sendable {
 
     private func split(_ request: Request, _ visit: inout Visit) async throws -> Response {
         let id = try visit.context.uuidParameter("id")
-        let form = try await request.form(context: visit.context)
+        let form = try visit.form()
         struct Sub: Encodable { var title: String?; var description: String?; var departmentId: UUID?; var priority: String? }
         do {
             let child: TicketDTO = try await visit.send(
@@ -537,7 +543,7 @@ struct TicketPages: Sendable {
 
     private func approvals(_ visit: inout Visit) async throws -> Response {
         async let listing: Listing<TicketDTO> = visit.get("/api/v1/tickets?approver_id=\(visit.userID.lowercased)&status=pending_approval&limit=100")
-        async let departments = self.web.departmentNames(visit)
+        async let departments = self.web.departmentNames()
         let (page, names) = try await (listing, departments)
         let model = ApprovalsPage(rows: page.items.map { Row($0, departments: names) }, empty: page.items.isEmpty)
         return try await self.web.render("approvals", title: "Approvals", page: model, visit: &visit)

@@ -14,6 +14,14 @@ struct Visit {
     let claims: AccessClaims
     let context: AppRequestContext
     let request: Request?
+    /// The form of a write, read (and its CSRF token checked) before the handler runs.
+    let submitted: Form?
+
+    /// The submitted form; only writes (`Web.action`) have one.
+    func form() throws -> Form {
+        guard let submitted else { throw Problem.badRequest("This request carries no form") }
+        return submitted
+    }
 
     var caller: ServiceAPI.Caller {
         ServiceAPI.Caller(token: self.session.accessToken, requestID: self.context.requestID, forwardedFor: self.request.map(self.context.clientAddress))
@@ -134,10 +142,3 @@ struct Form: Sendable {
     }
 }
 
-extension Request {
-    /// The form a `Web.action` handler was given (its body was read and checked already).
-    func form(context: AppRequestContext) async throws -> Form {
-        var copy = self
-        return try await Form(request: &copy, context: context)
-    }
-}

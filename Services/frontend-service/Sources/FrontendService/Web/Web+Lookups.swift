@@ -9,7 +9,7 @@ import ServiceKit
 
 extension Web {
     /// Department names by id (auth-service's directory, briefly cached).
-    func departmentNames(_ visit: Visit) async throws -> [UUID: String] {
+    func departmentNames() async throws -> [UUID: String] {
         let departments = try await self.directory.departments()
         return Dictionary(departments.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
     }
@@ -17,6 +17,16 @@ extension Web {
     /// An employee's name for display; nil when the directory does not know them.
     func personName(_ id: UUID) async -> String? {
         try? await self.directory.employee(id)?.fullName
+    }
+
+    /// The names of several employees, looked up concurrently; those the directory does not know are absent.
+    func personNames(_ ids: some Sequence<UUID>) async -> [UUID: String] {
+        await withTaskGroup(of: (UUID, String?).self) { group in
+            for id in Set(ids) { group.addTask { (id, await self.personName(id)) } }
+            var names: [UUID: String] = [:]
+            for await (id, name) in group { names[id] = name }
+            return names
+        }
     }
 
     /// Passes an API answer through to the browser as a stream (downloads, CSV exports), keeping

@@ -48,14 +48,6 @@ struct Web: Sendable {
             try? await self.sessions.delete(session.id)
             return wantsJSON ? Self.problemJSON(Problem.unauthorized("Your session has ended; sign in again")) : Self.toSignIn(request)
         }
-        var request = request
-        if write {
-            guard let form = try? await Form(request: &request, context: context),
-                  Self.constantTimeEqual(form.csrfToken(request) ?? "", session.csrf) else {
-                let problem = Problem.forbidden("The form has expired or did not come from this site; reload the page and try again")
-                return wantsJSON ? Self.problemJSON(problem) : try await self.renderError(problem, session: session, context: context)
-            }
-        }
         let claims: AccessClaims
         do {
             claims = try await self.verifier.verify(session.accessToken, audience: "hdms")
@@ -63,7 +55,18 @@ struct Web: Sendable {
             try? await self.sessions.delete(session.id)
             return Self.toSignIn(request)
         }
-        var visit = Visit(web: self, session: session, claims: claims, context: context, request: request)
+        var request = request
+        var form: Form?
+        if write {
+            // Read once here for the CSRF check; the handler takes the same form from the visit.
+            form = try? await Form(request: &request, context: context)
+            guard let form, Self.constantTimeEqual(form.csrfToken(request) ?? "", session.csrf) else {
+                let problem = Problem.forbidden("The form has expired or did not come from this site; reload the page and try again")
+                let visit = Visit(web: self, session: session, claims: claims, context: context, request: request, submitted: nil)
+                return wantsJSON ? Self.problemJSON(problem) : self.renderError(problem, visit: visit)
+            }
+        }
+        var visit = Visit(web: self, session: session, claims: claims, context: context, request: request, submitted: form)
         do {
             return try await handler(request, &visit)
         } catch let problem as Problem {
@@ -72,13 +75,13 @@ struct Web: Sendable {
                 return wantsJSON ? Self.problemJSON(problem) : Self.toSignIn(request)
             }
             if wantsJSON { return Self.problemJSON(problem) }
-            return try await self.renderError(problem, session: visit.session, context: context)
+            return self.renderError(problem, visit: visit)
         } catch let error as HTTPError {
             throw error
         } catch {
             context.logger.error("page failed", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
             let problem = Problem.internalError(requestID: context.requestID)
-            return wantsJSON ? Self.problemJSON(problem) : try await self.renderError(problem, session: visit.session, context: context)
+            return wantsJSON ? Self.problemJSON(problem) : self.renderError(problem, visit: visit)
         }
     }
 
@@ -132,13 +135,9 @@ struct Web: Sendable {
     }
 
     /// An error page that keeps the chrome when the user is signed in.
-    func renderError(_ problem: Problem, session: WebSession, context: AppRequestContext) async throws -> Response {
-        let claims = try? await self.verifier.verify(session.accessToken, audience: "hdms")
-        let status = HTTPResponse.Status(code: problem.statusCode)
-        let page = ErrorPage(problem: problem, requestID: context.requestID)
-        guard let claims else { return self.html("error", ["title": problem.title, "page": page], status: status) }
-        let visit = Visit(web: self, session: session, claims: claims, context: context, request: nil)
-        return self.html("error", ["title": problem.title, "chrome": visit.chrome(), "page": page], status: status)
+    func renderError(_ problem: Problem, visit: Visit) -> Response {
+        let page = ErrorPage(problem: problem, requestID: visit.context.requestID)
+        return self.html("error", ["title": problem.title, "chrome": visit.chrome(), "page": page], status: HTTPResponse.Status(code: problem.statusCode))
     }
 
     static let pageHeaders: HTTPFields = [
