@@ -56,6 +56,39 @@ struct NotificationTests {
         }
     }
 
+    /// A ticket's watchers hear of its messages (asked of ticket-service as the service); of an
+    /// internal note only the watchers who are staff.
+    @Test func watchersAreNotifiedOfMessagesAndOnlyStaffOfInternalNotes() async throws {
+        try await CommWorld.run { world in
+            let ticket = try await world.ticket()
+            for watcher in ["head.hr", "head.finance"] {
+                let watch = try await world.tickets.json(
+                    .post, "/api/v1/tickets/\(ticket.lowercased)/watchers", token: world.token("requestor"), body: ["employee_id": world.id(watcher)])
+                #expect(watch.status == .noContent, "\(String(buffer: watch.body))")
+            }
+            let consumer = world.consumer()
+            let summary: [String: JSONValue] = [
+                "ticket_id": .string(ticket.lowercased), "number": .string("HD-2026-000043"), "title": .string("VPN drops every hour"),
+                "requestor_id": .string(world.id("requestor").lowercased), "moderator_id": .string(world.id("moderator").lowercased),
+                "assignee_id": .string(world.id("agent").lowercased),
+            ]
+            // head.hr is a requestor only; head.finance also moderates Finance.
+            let cases: [(author: String, isInternal: Bool, expected: Set<String>)] = [
+                ("agent", false, ["requestor", "moderator", "head.hr", "head.finance"]),
+                ("moderator", true, ["agent", "head.finance"]),
+            ]
+            for (author, isInternal, expected) in cases {
+                let data = summary.merging(try world.messageData(ticket: ticket, author: author, isInternal: isInternal)) { $1 }
+                let event = EventEnvelope(
+                    type: .messagePosted, actorId: world.id(author), subject: .init(kind: "message", id: UUID().lowercased), data: .object(data))
+                let entry = try StreamEntry(stream: "test", id: "0-1", fields: ["event": Array(JSONEncoder.hdms.encode(event))])
+                try await consumer.process([entry])
+                let recipients = try await world.recipients(of: event.id)
+                #expect(recipients.sorted() == expected.map { world.id($0) }.sorted(), "internal: \(isInternal)")
+            }
+        }
+    }
+
     /// A muted kind is not stored for the user who muted it, while others still get it.
     @Test func mutedKindsAreNotStored() async throws {
         try await CommWorld.run { world in
@@ -128,9 +161,12 @@ extension CommWorld {
     func consumer() -> EventConsumer {
         let context = self.service.context
         let live = LiveFanOut(redis: context.redis, configuration: context.configuration)
+        let tickets = ServiceHTTPClient(
+            baseURL: context.configuration.ticketsURL, audience: .tickets, tokens: context.serviceTokens,
+            timeout: context.configuration.serviceCallTimeout)
         let notifier = Notifier(
             notifications: NotificationRepository(client: context.postgres, logger: context.logger), directory: context.directory,
-            live: live, logger: context.logger)
+            tickets: TicketLookup(tickets: tickets), live: live, logger: context.logger)
         return EventConsumer(
             client: context.postgres, redis: context.redis, schema: context.schema, stream: "\(context.configuration.redisPrefix):test",
             group: "test", consumer: "test", logger: context.logger

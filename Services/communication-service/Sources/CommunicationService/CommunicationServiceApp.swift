@@ -29,9 +29,10 @@ public enum CommunicationServiceApp {
             let tickets = ServiceHTTPClient(baseURL: context.configuration.ticketsURL, audience: .tickets, tokens: context.serviceTokens, timeout: context.configuration.serviceCallTimeout)
             let files = ServiceHTTPClient(baseURL: context.configuration.filesURL, audience: .files, tokens: context.serviceTokens, timeout: context.configuration.serviceCallTimeout)
             let live = LiveFanOut(redis: context.redis, configuration: context.configuration)
+            let lookup = TicketLookup(tickets: tickets)
             ConversationsController(
                 messages: MessageRepository(client: context.postgres, outbox: context.outbox, logger: context.logger),
-                tickets: TicketLookup(tickets: tickets),
+                tickets: lookup,
                 attachments: AttachmentCheck(files: files),
                 rateLimit: RateLimit(
                     redis: context.redis, prefix: "\(context.configuration.redisPrefix):rate:messages",
@@ -42,7 +43,7 @@ public enum CommunicationServiceApp {
             NotificationsController(notifications: notifications).register(on: router)
             socket(context, settings).register(on: router)
 
-            let notifier = Notifier(notifications: notifications, directory: context.directory, live: live, logger: context.logger)
+            let notifier = Notifier(notifications: notifications, directory: context.directory, tickets: lookup, live: live, logger: context.logger)
             var consumer = EventConsumer(
                 client: context.postgres, redis: context.redis, schema: context.schema, stream: context.configuration.eventStream,
                 group: context.configuration.service.rawValue, consumer: context.configuration.instanceID, logger: context.logger

@@ -85,11 +85,12 @@ struct TicketLookup: Sendable {
         struct Item: Decodable { var employeeId: UUID }
     }
 
-    /// The ticket's watchers (asked as `identity`, who may see the ticket); empty when they cannot be listed.
-    func watchers(of ticket: UUID, for identity: Identity) async -> Set<UUID> {
+    /// The ticket's watchers (asked as `identity`, who may see the ticket, or as this service when
+    /// nil); empty when they cannot be listed.
+    func watchers(of ticket: UUID, for identity: Identity?) async -> Set<UUID> {
         if let cached = self.watcherCache.get(ticket) { return cached }
-        let page = try? await self.tickets.get(
-            "/api/v1/tickets/\(ticket.lowercased)/watchers", as: WatcherPage.self, userToken: identity.isService ? nil : identity.token)
+        let token = identity.flatMap { $0.isService ? nil : $0.token }
+        let page = try? await self.tickets.get("/api/v1/tickets/\(ticket.lowercased)/watchers", as: WatcherPage.self, userToken: token)
         let watchers = Set(page?.items.map(\.employeeId) ?? [])
         if page != nil { self.watcherCache.put(ticket, watchers) }
         return watchers

@@ -10,6 +10,7 @@ import ServiceKit
 struct Notifier: Sendable {
     let notifications: NotificationRepository
     let directory: DirectoryClient
+    let tickets: TicketLookup
     let live: LiveFanOut
     let logger: Logger
 
@@ -45,6 +46,20 @@ struct Notifier: Sendable {
         var recipients = Set([id("requestor_id"), id("assignee_id"), id("moderator_id"), event.actorId].compactMap { $0 })
         if case .array(let values)? = data["recipients"] { recipients.formUnion(values.compactMap { $0.stringValue.flatMap(UUID.init(uuidString:)) }) }
         await self.live.publish(LiveFrame(type: "ticket", id: event.id, ticketId: ticket), to: recipients, logger: self.logger)
+    }
+
+    /// A ticket's watchers (asked of ticket-service as this service); for an internal note only
+    /// those who are staff, since a requestor never learns of one.
+    private func watchers(of ticket: UUID, internalNote: Bool) async throws -> Set<UUID> {
+        let watchers = await self.tickets.watchers(of: ticket, for: nil)
+        guard internalNote else { return watchers }
+        var staff: Set<UUID> = []
+        for watcher in watchers {
+            if let employee = try await self.directory.employee(watcher), employee.active, employee.roles.contains(where: \.isStaff) {
+                staff.insert(watcher)
+            }
+        }
+        return staff
     }
 
     /// Who hears about an event and what they are told; nil for events that notify nobody.
@@ -89,6 +104,7 @@ struct Notifier: Sendable {
             guard let message = try? data.decode(as: MessageEventData.self) else { return nil }
             var recipients = Set([id("assignee_id"), id("moderator_id")].compactMap { $0 })
             if !message.isInternal, let requestor = id("requestor_id") { recipients.insert(requestor) }
+            recipients.formUnion(try await self.watchers(of: message.ticketId, internalNote: message.isInternal))
             if let author = message.authorId { recipients.remove(author) }
             let heading = message.isInternal ? "Internal note on \(number)" : "New message on \(number)"
             return NotificationPlan(

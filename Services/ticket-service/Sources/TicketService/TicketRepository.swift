@@ -17,8 +17,6 @@ struct TicketRepository: Sendable {
         t.first_response_due, t.resolution_due, t.sla_paused_at, t.sla_breached, t.resume_at, t.created_at, t.updated_at, t.version,
         t.approval_route_id, t.approval_step, t.current_approver_id, t.sla_nearing
         """
-    /// How many columns `columns` selects; a query may add its own after them.
-    static let columnCount = 28
 
     struct Draft: Sendable {
         var title: String
@@ -116,22 +114,28 @@ struct TicketRepository: Sendable {
 
 extension Ticket {
     init(row: PostgresRow) throws {
-        let cells = row.makeRandomAccess()
-        func value<T: PostgresDecodable>(_ index: Int, _ type: T.Type) throws -> T {
-            try cells[index].decode(T.self, context: .default)
+        var cells = row.makeIterator()
+        try self.init(cells: &cells)
+    }
+
+    /// Reads the `TicketRepository.columns` cells in order; `cells` then stands at the first column
+    /// a query added after them. In order, because a random-access row copies every cell first.
+    init(cells: inout PostgresRow.Iterator) throws {
+        func next<T: PostgresDecodable>(_ type: T.Type = T.self) throws -> T {
+            guard let cell = cells.next() else { throw Problem.internalError(requestID: nil) }
+            return try cell.decode(T.self, context: .default)
         }
-        guard let priority = Priority(rawValue: try value(5, String.self)),
-              let status = TicketStatus(rawValue: try value(6, String.self))
-        else { throw Problem.internalError(requestID: nil) }
+        let id: UUID = try next(), number: String = try next(), title: String = try next(), description: String = try next()
+        let categoryId: UUID? = try next()
+        guard let priority = Priority(rawValue: try next(String.self)), let status = TicketStatus(rawValue: try next(String.self)) else {
+            throw Problem.internalError(requestID: nil)
+        }
         self.init(
-            id: try value(0, UUID.self), number: try value(1, String.self), title: try value(2, String.self),
-            description: try value(3, String.self), categoryId: try value(4, UUID?.self), priority: priority, status: status,
-            requestorId: try value(7, UUID.self), departmentId: try value(8, UUID?.self), assigneeId: try value(9, UUID?.self),
-            moderatorId: try value(10, UUID?.self), progress: try value(11, Int.self), reopenCount: try value(12, Int.self),
-            parentId: try value(13, UUID?.self), dueAt: try value(14, Date?.self), firstResponseAt: try value(15, Date?.self),
-            firstResponseDue: try value(16, Date?.self), resolutionDue: try value(17, Date?.self), slaPausedAt: try value(18, Date?.self),
-            slaBreached: try value(19, Bool.self), resumeAt: try value(20, Date?.self), createdAt: try value(21, Date.self),
-            updatedAt: try value(22, Date.self), version: try value(23, Int.self), approvalRouteId: try value(24, UUID?.self),
-            approvalStep: try value(25, Int?.self), currentApproverId: try value(26, UUID?.self), slaNearing: try value(27, Bool.self))
+            id: id, number: number, title: title, description: description, categoryId: categoryId, priority: priority,
+            status: status, requestorId: try next(), departmentId: try next(), assigneeId: try next(), moderatorId: try next(),
+            progress: try next(), reopenCount: try next(), parentId: try next(), dueAt: try next(), firstResponseAt: try next(),
+            firstResponseDue: try next(), resolutionDue: try next(), slaPausedAt: try next(), slaBreached: try next(),
+            resumeAt: try next(), createdAt: try next(), updatedAt: try next(), version: try next(), approvalRouteId: try next(),
+            approvalStep: try next(), currentApproverId: try next(), slaNearing: try next())
     }
 }

@@ -126,8 +126,9 @@ struct TicketSearch: Sendable {
         var tickets: [Ticket] = []
         var lastKey: String?
         for try await row in rows {
-            tickets.append(try Ticket(row: row))
-            lastKey = try row.makeRandomAccess()[TicketRepository.columnCount].decode(String.self, context: .default)
+            var cells = row.makeIterator()
+            tickets.append(try Ticket(cells: &cells))
+            lastKey = try cells.next()?.decode(String.self, context: .default)
             if tickets.count == query.limit { break }
         }
         // The extra row (limit + 1) only tells whether a next page exists.
@@ -143,48 +144,73 @@ struct TicketSearch: Sendable {
         try await self.client.query(self.statement(query, for: identity, limit: nil), logger: self.logger)
     }
 
-    /// The list statement: the visibility rule, the filters, keyset after the cursor, the sort.
+    /// The list statement: the caller's visibility rule, only the filters the request sets, keyset
+    /// after the cursor, the sort. Every value is a bind parameter. Leaving unset filters out (rather
+    /// than one `$n IS NULL OR ...` for each) keeps PostgreSQL's planning of a page short.
     private func statement(_ query: Query, for identity: Identity, limit: Int?) -> PostgresQuery {
-        let me = identity.userID
-        let isAll = identity.isService || identity.has(.admin)
-        let isModerator = identity.has(.moderator)
-        let moderates = Array(identity.moderates)
-        let isAssignee = identity.has(.assignee)
-        let department = identity.department
-        let sort = query.sort
-        let expression = sort.expression.replacingOccurrences(of: "$q$", with: "$1")
-        let comparison = sort.descending ? "<" : ">"
-        let direction = sort.descending ? "DESC" : "ASC"
-        var sql = PostgresQuery(unsafeSQL: "")
-        // $1 is the search text so that the relevance expression can name it.
-        sql = """
-            SELECT \(unescaped: TicketRepository.columns), (\(unescaped: expression))::text AS sort_key
+        var binds = PostgresBindings()
+        func bind<Value: PostgresDynamicTypeEncodable>(_ value: Value) -> String {
+            binds.append(value, context: .default)
+            return "$\(binds.count)"
+        }
+        var conditions: [String] = []
+        var expression = query.sort.expression
+        if let text = query.text {
+            let parameter = bind(text)
+            conditions.append("t.search @@ websearch_to_tsquery('english', \(parameter))")
+            expression = expression.replacingOccurrences(of: "$q$", with: parameter)
+        }
+        conditions.append(Self.visibility(identity, { bind($0) }, { bind($0) }))
+        if let statuses = query.statuses { conditions.append("t.status = ANY(\(bind(statuses))::text[])") }
+        if let department = query.departmentId { conditions.append("t.department_id = \(bind(department))") }
+        if let priority = query.priority { conditions.append("t.priority = \(bind(priority))") }
+        if let assignee = query.assigneeId { conditions.append("t.assignee_id = \(bind(assignee))") }
+        if let requestor = query.requestorId { conditions.append("t.requestor_id = \(bind(requestor))") }
+        if let approver = query.approverId { conditions.append("t.current_approver_id = \(bind(approver))") }
+        if let category = query.categoryId { conditions.append("t.category_id = \(bind(category))") }
+        if let from = query.createdFrom { conditions.append("t.created_at >= \(bind(from))") }
+        if let to = query.createdTo { conditions.append("t.created_at < \(bind(to))") }
+        if let breached = query.breached { conditions.append("t.sla_breached = \(bind(breached))") }
+        if let overdue = query.overdue {
+            let isOverdue = "COALESCE(t.due_at, t.resolution_due) < now() AND t.status NOT IN ('draft', 'resolved', 'closed', 'rejected', 'withdrawn')"
+            conditions.append("(\(isOverdue)) IS \(overdue ? "TRUE" : "NOT TRUE")")
+        }
+        let descending = query.sort.descending
+        if let cursor = query.cursor {
+            conditions.append("((\(expression)), t.id) \(descending ? "<" : ">") (\(bind(cursor.key))::\(query.sort.keyType), \(bind(cursor.id)))")
+        }
+        let direction = descending ? "DESC" : "ASC"
+        var sql = """
+            SELECT \(TicketRepository.columns), (\(expression))::text AS sort_key
             FROM tickets.tickets t
-            WHERE (\(query.text)::text IS NULL OR t.search @@ websearch_to_tsquery('english', \(query.text)))
-              AND (t.requestor_id = \(me) OR (t.status <> 'draft' AND (
-                    \(isAll)
-                    OR (\(isModerator) AND t.department_id = ANY(\(moderates)::uuid[]))
-                    OR (\(isAssignee) AND (t.assignee_id = \(me) OR t.department_id = \(department)))
-                    OR t.current_approver_id = \(me)
-                    OR EXISTS (SELECT 1 FROM tickets.watchers w WHERE w.ticket_id = t.id AND w.employee_id = \(me))
-                    OR EXISTS (SELECT 1 FROM tickets.approvals a WHERE a.ticket_id = t.id AND a.approver_id = \(me)))))
-              AND (\(query.statuses)::text[] IS NULL OR t.status = ANY(\(query.statuses)::text[]))
-              AND (\(query.departmentId)::uuid IS NULL OR t.department_id = \(query.departmentId))
-              AND (\(query.priority)::text IS NULL OR t.priority = \(query.priority))
-              AND (\(query.assigneeId)::uuid IS NULL OR t.assignee_id = \(query.assigneeId))
-              AND (\(query.requestorId)::uuid IS NULL OR t.requestor_id = \(query.requestorId))
-              AND (\(query.approverId)::uuid IS NULL OR t.current_approver_id = \(query.approverId))
-              AND (\(query.categoryId)::uuid IS NULL OR t.category_id = \(query.categoryId))
-              AND (\(query.createdFrom)::timestamptz IS NULL OR t.created_at >= \(query.createdFrom))
-              AND (\(query.createdTo)::timestamptz IS NULL OR t.created_at < \(query.createdTo))
-              AND (\(query.breached)::boolean IS NULL OR t.sla_breached = \(query.breached))
-              AND (\(query.overdue)::boolean IS NULL OR (COALESCE(t.due_at, t.resolution_due) < now()
-                   AND t.status NOT IN ('draft', 'resolved', 'closed', 'rejected', 'withdrawn')) = \(query.overdue))
-              AND (\(query.cursor?.key)::text IS NULL
-                   OR ((\(unescaped: expression)), t.id) \(unescaped: comparison) (\(query.cursor?.key)::\(unescaped: sort.keyType), \(query.cursor?.id)::uuid))
-            ORDER BY \(unescaped: expression) \(unescaped: direction), t.id \(unescaped: direction)
-            LIMIT \(limit ?? Int(Int32.max))
+            WHERE \(conditions.joined(separator: "\n  AND "))
+            ORDER BY \(expression) \(direction), t.id \(direction)
             """
-        return sql
+        if let limit { sql += "\nLIMIT \(limit)" }
+        return PostgresQuery(unsafeSQL: sql, binds: binds)
+    }
+
+    /// Which tickets `identity` sees, as a condition on `t` (see the type's comment); `bind` makes
+    /// a value a parameter.
+    private static func visibility(_ identity: Identity, _ bind: (UUID) -> String, _ bindList: ([UUID]) -> String) -> String {
+        let me = identity.userID.map(bind)
+        if identity.isService || identity.has(.admin) {
+            return me.map { "(t.requestor_id = \($0) OR t.status <> 'draft')" } ?? "t.status <> 'draft'"
+        }
+        var others: [String] = []
+        if identity.has(.moderator), !identity.moderates.isEmpty {
+            others.append("t.department_id = ANY(\(bindList(Array(identity.moderates)))::uuid[])")
+        }
+        if identity.has(.assignee) {
+            if let me { others.append("t.assignee_id = \(me)") }
+            if let department = identity.department { others.append("t.department_id = \(bind(department))") }
+        }
+        if let me {
+            others.append("t.current_approver_id = \(me)")
+            others.append("EXISTS (SELECT 1 FROM tickets.watchers w WHERE w.ticket_id = t.id AND w.employee_id = \(me))")
+            others.append("EXISTS (SELECT 1 FROM tickets.approvals a WHERE a.ticket_id = t.id AND a.approver_id = \(me))")
+        }
+        let seen = others.isEmpty ? "false" : "t.status <> 'draft' AND (\(others.joined(separator: " OR ")))"
+        return me.map { "(t.requestor_id = \($0) OR (\(seen)))" } ?? "(\(seen))"
     }
 }
