@@ -69,10 +69,14 @@ public struct AppRequestContext: RequestContext {
 
     /// The peer's address (the gateway's, behind it); see `clientAddress(_:)`.
     public var remoteAddress: String?
+    /// The event loop of the request's connection: a streamed response waits on it (see
+    /// `ResponseBodyWriter.writePaced`).
+    public let eventLoop: any EventLoop
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress?.ipAddress
+        self.eventLoop = source.channel.eventLoop
     }
 
     /// The client's address: the last `X-Forwarded-For` hop (appended by our gateway, the only

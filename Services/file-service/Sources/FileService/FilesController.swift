@@ -133,8 +133,9 @@ struct FilesController<Store: FileStore>: Sendable {
         }
         let store = self.store
         let id = file.id
+        let eventLoop = context.eventLoop
         return Response(status: status, headers: headers, body: ResponseBody(contentLength: bytes.count) { writer in
-            try await store.read(id, range: bytes) { chunk in try await writer.write(chunk) }
+            try await store.read(id, range: bytes) { chunk in try await writer.writePaced(chunk, on: eventLoop) }
             try await writer.finish(nil)
         })
     }
