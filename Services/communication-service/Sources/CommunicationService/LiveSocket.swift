@@ -6,6 +6,7 @@ import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import ServiceKit
+import Synchronization
 
 /// `GET /api/v1/ws`: one client's live socket.
 ///
@@ -40,7 +41,7 @@ struct LiveSocket: Sendable {
 
     /// The server: HTTP/1.1 that upgrades requests for `path` to this socket.
     func server() -> HTTPServerBuilder {
-        .http1WebSocketUpgrade(configuration: .init(maxFrameSize: 1 << 16)) { request, _, _ in
+        .http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 1 << 16))) { request, _, _ in
             let parts = (request.path ?? "").split(separator: "?", maxSplits: 1)
             guard parts.first.map(String.init) == Self.path else { return .dontUpgrade }
             let offered = request.headerFields[values: .secWebSocketProtocol]
@@ -84,11 +85,10 @@ struct LiveSocket: Sendable {
         var message: String?
     }
 
-    /// An authenticated socket: its user, its handle in `sessions` and whether it sees internal notes.
+    /// An authenticated socket: its user and its mailbox in `sessions`.
     private struct Registration {
         var user: UUID
-        var handle: UUID
-        var isStaff: Bool
+        var mailbox: LiveMailbox
     }
 
     /// Why the loop ends early: the error frame's text and the close reason.
@@ -97,77 +97,66 @@ struct LiveSocket: Sendable {
         var reason: String
     }
 
+    /// Reads the client's frames in the connection's own task (no task of ours waits beside it):
+    /// live frames reach the socket through its `LiveMailbox`, and an unauthenticated socket is
+    /// closed by a timer that lives only until the authentication deadline.
     func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, upgradeAuth: UpgradeAuth? = nil, logger: Logger) async throws {
-        let (events, continuation) = AsyncStream.makeStream(of: SocketEvent.self, bufferingPolicy: .bufferingNewest(1_000))
         var registered: Registration?
-        defer { if let registered { self.sessions.remove(user: registered.user, handle: registered.handle) } }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for try await message in inbound.messages(maxSize: 1 << 16) {
-                    switch message {
-                    case .text(let text): continuation.yield(.incoming(text))
-                    case .binary: continuation.yield(.incoming(""))
-                    }
-                }
-                continuation.yield(.clientClosed)
+        defer {
+            if let registered {
+                registered.mailbox.close()
+                self.sessions.remove(user: registered.user, registered.mailbox)
             }
-            let deadline = self.authTimeout
-            if upgradeAuth == nil {
-                group.addTask {
-                    try? await Task.sleep(for: deadline)
-                    continuation.yield(.authDeadline)
-                }
+        }
+        let authenticated = Mutex(false)
+        let deadline = self.authTimeout
+        let timer: Task<Void, Never>? = upgradeAuth != nil ? nil : Task {
+            guard (try? await Task.sleep(for: deadline)) != nil, !authenticated.withLock({ $0 }) else { return }
+            try? await self.refuse(Refusal(message: "No authentication within \(deadline)", reason: "unauthenticated"), outbound)
+        }
+        defer { timer?.cancel() }
+        var window = (start: ContinuousClock.now, frames: 0)
+        do {
+            if let upgradeAuth {
+                registered = try await self.authenticate(upgradeAuth.token, lastID: upgradeAuth.lastId, outbound)
+                authenticated.withLock { $0 = true }
             }
-            var replayed: Set<UUID> = []
-            var window = (start: ContinuousClock.now, frames: 0)
-            do {
-                if let upgradeAuth {
-                    registered = try await self.authenticate(upgradeAuth.token, lastID: upgradeAuth.lastId, continuation, outbound, &replayed)
+            for try await message in inbound.messages(maxSize: 1 << 16) {
+                let now = ContinuousClock.now
+                if now - window.start >= self.frameWindow { window = (now, 0) }
+                window.frames += 1
+                if window.frames > self.frameLimit {
+                    throw Refusal(message: "More than \(self.frameLimit) frames in \(self.frameWindow)", reason: "too many frames")
                 }
-                loop: for await event in events {
-                    switch event {
-                    case .incoming(let text):
-                        let now = ContinuousClock.now
-                        if now - window.start >= self.frameWindow { window = (now, 0) }
-                        window.frames += 1
-                        if window.frames > self.frameLimit {
-                            throw Refusal(message: "More than \(self.frameLimit) frames in \(self.frameWindow)", reason: "too many frames")
-                        }
-                        guard registered == nil else { continue }
-                        guard let frame = try? JSONDecoder.hdms.decode(AuthFrame.self, from: Data(text.utf8)), frame.type == "auth",
-                              let token = frame.token
-                        else {
-                            throw Refusal(message: "The first frame must be {\"type\":\"auth\",\"token\":...}", reason: "unauthenticated")
-                        }
-                        registered = try await self.authenticate(token, lastID: frame.lastId, continuation, outbound, &replayed)
-                    case .authDeadline:
-                        if registered == nil { throw Refusal(message: "No authentication within \(deadline)", reason: "unauthenticated") }
-                    case .frame(let type, let id, let staffOnly, let text):
-                        guard let registration = registered, registration.isStaff || !staffOnly else { continue }
-                        if type == "notification" && replayed.contains(id) { continue }
-                        try await outbound.write(.text(text))
-                    case .revoked:
-                        throw Refusal(message: "HDMS access was revoked", reason: "access revoked")
-                    case .clientClosed:
-                        break loop
-                    }
+                guard registered == nil else { continue }
+                guard case .text(let text) = message,
+                      let frame = try? JSONDecoder.hdms.decode(AuthFrame.self, from: Data(text.utf8)), frame.type == "auth",
+                      let token = frame.token
+                else {
+                    throw Refusal(message: "The first frame must be {\"type\":\"auth\",\"token\":...}", reason: "unauthenticated")
                 }
-            } catch let refusal as Refusal {
-                try await self.send(Reply(type: "error", message: refusal.message), outbound)
-                try await outbound.close(.policyViolation, reason: refusal.reason)
+                guard authenticated.withLock({ state in
+                    defer { state = true }
+                    return !state
+                }) else { continue }
+                registered = try await self.authenticate(token, lastID: frame.lastId, outbound)
             }
-            continuation.finish()
-            group.cancelAll()
+        } catch let refusal as Refusal {
+            registered?.mailbox.close()
+            try await self.refuse(refusal, outbound)
         }
         logger.debug("live socket closed")
     }
 
+    /// Answers an error frame and closes the socket (1008).
+    private func refuse(_ refusal: Refusal, _ outbound: WebSocketOutboundWriter) async throws {
+        try await Self.send(Reply(type: "error", message: refusal.message), outbound)
+        try await outbound.close(.policyViolation, reason: refusal.reason)
+    }
+
     /// Verifies `token`, registers the socket, answers `ready` and replays the notifications after
-    /// `lastID`; a token that is not a valid user token is a `Refusal`.
-    private func authenticate(
-        _ token: String, lastID: UUID?, _ continuation: AsyncStream<SocketEvent>.Continuation, _ outbound: WebSocketOutboundWriter,
-        _ replayed: inout Set<UUID>
-    ) async throws -> Registration {
+    /// `lastID`, then lets live frames through; a token that is not a valid user token is a `Refusal`.
+    private func authenticate(_ token: String, lastID: UUID?, _ outbound: WebSocketOutboundWriter) async throws -> Registration {
         let identity: Identity
         do {
             // Verified in a task of its own, awaited at once: the verification's deep call chain
@@ -180,23 +169,35 @@ struct LiveSocket: Sendable {
             throw Refusal(message: "The access token is invalid or expired", reason: "unauthenticated")
         }
         guard let user = identity.userID else { throw Refusal(message: "Sockets are for users", reason: "unauthenticated") }
-        let registration = Registration(user: user, handle: self.sessions.add(user: user, continuation), isStaff: identity.isStaff)
+        // Registered before the replay, so that nothing falls between the replay and live frames;
+        // the mailbox holds them until the replay is written.
+        let mailbox = LiveMailbox(outbound: outbound, isStaff: identity.isStaff)
+        self.sessions.add(user: user, mailbox)
         do {
-            try await self.send(Reply(type: "ready"), outbound)
+            var replayed: Set<UUID> = []
+            try await Self.send(Reply(type: "ready"), outbound)
             if let lastID {
-                for item in try await self.notifications.after(lastID, user: user) {
-                    replayed.insert(item.id)
-                    try await self.send(LiveFrame(type: "notification", id: item.id, ticketId: item.ticketId, notification: item), outbound)
-                }
+                let notifications = self.notifications
+                // In a task of its own for the same reason as the verification.
+                replayed = try await Task {
+                    var sent: Set<UUID> = []
+                    for item in try await notifications.after(lastID, user: user) {
+                        sent.insert(item.id)
+                        try await Self.send(LiveFrame(type: "notification", id: item.id, ticketId: item.ticketId, notification: item), outbound)
+                    }
+                    return sent
+                }.value
             }
+            mailbox.open(skipping: replayed)
         } catch {
-            self.sessions.remove(user: user, handle: registration.handle)
+            mailbox.close()
+            self.sessions.remove(user: user, mailbox)
             throw error
         }
-        return registration
+        return Registration(user: user, mailbox: mailbox)
     }
 
-    private func send(_ value: some Encodable, _ outbound: WebSocketOutboundWriter) async throws {
+    private static func send(_ value: some Encodable, _ outbound: WebSocketOutboundWriter) async throws {
         try await outbound.write(.text(String(decoding: try JSONEncoder.hdms.encode(value), as: UTF8.self)))
     }
 }
