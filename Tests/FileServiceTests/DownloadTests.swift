@@ -69,13 +69,21 @@ struct DownloadTests {
 }
 
 /// HTTP/1.1 over a plain socket, for what HTTP clients will not do: announce more than they send.
-/// The blocking socket calls run on NIO's thread pool, never on the concurrency pool the server needs.
+/// The blocking socket calls run on a thread pool of their own: never on the concurrency pool the
+/// server needs, nor on NIO's shared blocking pool, where the server writes its files (it has one
+/// thread per core, so two suites waiting for an answer at once would starve the servers they wait for).
 enum RawHTTP {
     struct Failure: Error { var reason: String }
 
+    private static let threads: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 4)
+        pool.start()
+        return pool
+    }()
+
     /// Sends `request` as it is and returns the status code of the response that follows.
     static func status(port: Int, _ request: [UInt8]) async throws -> Int {
-        try await NIOThreadPool.singleton.runIfActive {
+        try await Self.threads.runIfActive {
             let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             guard socket >= 0 else { throw Failure(reason: "socket") }
             defer { close(socket) }

@@ -106,6 +106,19 @@ struct FileWorld: Sendable {
         return try await self.client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(bytes: bytes))
     }
 
+    /// Uploads `form` (a `multipart/form-data` body delimited by `boundary`), with `filename` in the
+    /// query only when given.
+    func upload(
+        form: [UInt8], boundary: String = "hdms-form-boundary", filename: String? = nil, ticket: UUID, as user: String = "requestor"
+    ) async throws -> TestResponse {
+        var uri = "/api/v1/files?ticket_id=\(ticket.lowercased)"
+        if let filename { uri += "&filename=\(Self.queryEncoded(filename))" }
+        let headers: HTTPFields = [
+            .authorization: "Bearer \(self.token(user))", .contentType: "multipart/form-data; boundary=\"\(boundary)\"",
+        ]
+        return try await self.client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(bytes: form))
+    }
+
     /// Uploads a file that must be accepted and returns its metadata.
     func uploaded(
         _ bytes: [UInt8], filename: String = "notes.txt", type: String = "text/plain", ticket: UUID, as user: String = "requestor",

@@ -28,10 +28,11 @@ struct FilesController<Store: FileStore>: Sendable {
     struct UploadQuery: Sendable {
         var ticketId: UUID
         var messageId: UUID?
-        var filename: String
+        /// Nil only when the body is multipart and the file part may name the file instead.
+        var filename: String?
         var isInternal: Bool
 
-        init(_ parameters: Parameters) throws(Problem) {
+        init(_ parameters: Parameters, filenameRequired: Bool = true) throws(Problem) {
             var check = Validation()
             let ticket = parameters["ticket_id"].flatMap { UUID(uuidString: String($0)) }
             if ticket == nil { check.fail("ticket_id", parameters["ticket_id"] == nil ? "is required" : "must be a UUID") }
@@ -40,13 +41,15 @@ struct FilesController<Store: FileStore>: Sendable {
             let internalFlag = parameters["internal"].map(String.init)
             if let internalFlag, internalFlag != "true" && internalFlag != "false" { check.fail("internal", "must be true or false") }
             var filename: String?
-            do {
-                filename = try FileName.sanitise(parameters["filename"].map(String.init))
-            } catch {
-                for field in error.errors ?? [] { check.fail(field.field, field.message) }
+            if filenameRequired || parameters["filename"] != nil {
+                do {
+                    filename = try FileName.sanitise(parameters["filename"].map(String.init))
+                } catch {
+                    for field in error.errors ?? [] { check.fail(field.field, field.message) }
+                }
             }
             try check.finish()
-            guard let ticket, let filename else { throw Problem.badRequest("ticket_id and filename are required") }
+            guard let ticket else { throw Problem.badRequest("ticket_id is required") }
             self.ticketId = ticket
             self.messageId = message
             self.filename = filename
@@ -54,31 +57,69 @@ struct FilesController<Store: FileStore>: Sendable {
         }
     }
 
-    /// Streams the body to the store while checking size, type and digest; the row, its audit entry
+    /// Streams the file to the store while checking size, type and digest; the row, its audit entry
     /// and its event are written only once the bytes are in place, and the bytes are removed again
     /// if that fails, so a failed upload leaves neither.
+    ///
+    /// The file is the raw body, its declared type the request's `Content-Type`; or, with a
+    /// `multipart/form-data` body, the part named `file`, its declared type that part's own
+    /// `Content-Type` and its name (unless the query gives one) the part's `filename`.
     @Sendable func upload(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<FileView> {
         let (me, identity) = try context.requireUser()
-        let query = try UploadQuery(request.uri.queryParameters)
+        let body = try UploadBody(contentType: request.headers[.contentType])
+        let query = try UploadQuery(request.uri.queryParameters, filenameRequired: body == .raw)
         if query.isInternal && !identity.isStaff { throw Problem.forbidden("Only staff attach internal files") }
-        let declared = try AttachmentType.declaredType(request.headers[.contentType])
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > self.maxUploadBytes {
+        // A raw body's declared type is checked before anything is read, a file part's once its headers are.
+        let declared = body == .raw ? try AttachmentType.declaredType(request.headers[.contentType]) : nil
+        // A multipart body carries delimiters and part headers besides the file; the file's own
+        // bytes are held to the limit exactly while they stream.
+        let envelope = body == .raw ? 0 : MultipartParser.maxEnvelopeBytes
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > self.maxUploadBytes + envelope {
             throw UploadCheck.tooLarge(self.maxUploadBytes)
         }
         guard try await self.access.canSee(query.ticketId, identity) else { throw Problem.notFound("Ticket \(query.ticketId.lowercased)") }
 
+        switch body {
+        case .raw:
+            let filename = try query.filename ?? FileName.sanitise(nil)
+            let declared = try declared ?? AttachmentType.declaredType(nil)
+            return try await self.save(request.body, filename: filename, declared: declared, query: query, uploader: me, context)
+        case .multipart(let boundary):
+            let file = try await MultipartFile(request.body, boundary: boundary)
+            let filename = try query.filename ?? FileName.sanitise(file.part.filename)
+            let declared = try AttachmentType.declaredType(file.part.contentType)
+            return try await self.save(file, filename: filename, declared: declared, query: query, uploader: me, context)
+        }
+    }
+
+    /// How an upload's body carries the file.
+    enum UploadBody: Equatable {
+        /// The body is the file.
+        case raw
+        /// The body is a `multipart/form-data` form with the file as its part named `file`.
+        case multipart(boundary: String)
+
+        init(contentType: String?) throws(Problem) {
+            self = try MultipartParser.boundary(of: contentType).map { .multipart(boundary: $0) } ?? .raw
+        }
+    }
+
+    /// Writes `content` to a new object through the upload checks, then records it.
+    private func save<Content: AsyncSequence>(
+        _ content: Content, filename: String, declared: String, query: UploadQuery, uploader: UUID, _ context: AppRequestContext
+    ) async throws -> EditedResponse<FileView> where Content.Element == ByteBuffer {
         let id = UUID.v7()
         let limit = self.maxUploadBytes
         let checked = try await self.store.create(id) { writer in
-            var check = UploadCheck(limit: limit, filename: query.filename, declared: declared)
-            for try await chunk in request.body {
+            var check = UploadCheck(limit: limit, filename: filename, declared: declared)
+            for try await chunk in content {
                 try check.accept(chunk)
                 try await writer.write(chunk)
             }
             return try check.finish()
         }
         let file = StoredFile(
-            id: id, ticketId: query.ticketId, messageId: query.messageId, uploaderId: me, filename: query.filename,
+            id: id, ticketId: query.ticketId, messageId: query.messageId, uploaderId: uploader, filename: filename,
             contentType: checked.type.mediaType, size: checked.size, sha256: checked.sha256, isInternal: query.isInternal,
             createdAt: Date(), deletedAt: nil)
         do {
