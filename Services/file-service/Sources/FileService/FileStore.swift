@@ -85,7 +85,7 @@ struct LocalFileStore: FileStore {
         let object = self.objectPath(id)
         do {
             let result = try await self.fileSystem.withFileHandle(forWritingAt: upload, options: Self.newUpload) { handle in
-                var writer = Writer(buffered: handle.bufferedWriter(capacity: .kibibytes(256)))
+                var writer = Writer(buffered: handle.bufferedWriter(capacity: .kibibytes(64)))
                 let result = try await body(&writer)
                 try await writer.buffered.flush()
                 return result

@@ -5,7 +5,7 @@ import FileService
 import ServiceKit
 
 #if canImport(Glibc)
-// Transfer buffers (128 KiB download chunks, 256 KiB write buffers) are allocated on one thread and
+// Transfer buffers (128 KiB download chunks, 64 KiB write buffers) are allocated on one thread and
 // freed on another. With glibc's default, the first such free raises the mmap threshold above their
 // size, so from then on they come from per-thread arenas that keep the memory after the transfer;
 // a fixed threshold keeps them mmap'ed and returned to the system when freed. `mallopt` and
