@@ -60,6 +60,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
     ],
     targets: [
         .systemLibrary(
@@ -154,7 +155,10 @@ let package = Package(
         ], testDependencies: ["FileService"])
         + service("ticket-service", module: "TicketService", testDependencies: ["AuthService"])
         + service("communication-service", module: "CommunicationService", dependencies: [
-            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
         ], testDependencies: [
             "AuthService", "TicketService", "FileService", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
         ])

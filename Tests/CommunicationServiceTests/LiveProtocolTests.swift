@@ -92,6 +92,24 @@ struct LiveProtocolTests {
         }
     }
 
+    /// The server pings every `HDMS_WS_PING_SECONDS`: a client that answers stays connected, one that
+    /// stops answering is dropped at the next ping.
+    @Test func heartbeatsDropSocketsThatStopAnswering() async throws {
+        try await CommWorld.run(setup: .live, extra: ["HDMS_WS_PING_SECONDS": "1"]) { world in
+            let port = try #require(world.client.port)
+            let protocols = "hdms.v1, bearer.\(world.token("requestor"))"
+            async let answering = RawSocket.session(port: port, protocols: protocols, answerPings: true, for: .seconds(5))
+            async let silent = RawSocket.session(port: port, protocols: protocols, answerPings: false, for: .seconds(5))
+            let (alive, dead) = try await (answering, silent)
+            #expect(alive.ready && dead.ready)
+            #expect(alive.pings >= 3, "pinged \(alive.pings) times in 5 s")
+            #expect(alive.dropped == nil, "a client that answers pings was dropped after \(String(describing: alive.dropped))")
+            let dropped = try #require(dead.dropped, "a client that never answers was not dropped")
+            #expect(dead.pings >= 1)
+            #expect(dropped < .seconds(4), "dropped only after \(dropped)")
+        }
+    }
+
     /// A socket that floods the server with frames gets an error frame and a policy-violation close.
     @Test func aFloodOfClientFramesClosesTheSocket() async throws {
         try await CommWorld.run(setup: .live, extra: ["HDMS_WS_FRAME_LIMIT": "5", "HDMS_WS_FRAME_WINDOW_SECONDS": "600"]) { world in
@@ -102,6 +120,88 @@ struct LiveProtocolTests {
             #expect(result.frames.map(\.type) == ["ready", "error"])
             #expect(result.close?.closeCode == .policyViolation)
         }
+    }
+}
+
+/// A WebSocket client written by hand on a blocking socket (in a thread of its own), to control
+/// exactly which frames it answers.
+enum RawSocket {
+    struct Session: Sendable {
+        var ready = false
+        var pings = 0
+        /// When the server sent its close frame or ended the connection, after the upgrade.
+        var dropped: Duration?
+    }
+
+    /// Upgrades with `protocols` (which must authenticate), then reads frames `for` a while,
+    /// answering pings with (masked) pongs when `answerPings`.
+    static func session(port: Int, protocols: String, answerPings: Bool, for duration: Duration) async throws -> Session {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try Self.run(port: port, protocols: protocols, answerPings: answerPings, duration: duration) })
+            }
+        }
+    }
+
+    private static func run(port: Int, protocols: String, answerPings: Bool, duration: Duration) throws -> Session {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw Problem.unavailable("cannot connect to port \(port)") }
+        let request = "GET /api/v1/ws HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: \(protocols)\r\n\r\n"
+        _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        let clock = ContinuousClock()
+        let start = clock.now
+        var session = Session()
+        var received: [UInt8] = []
+        var upgraded = false
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while clock.now - start < duration {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count == 0 {
+                if upgraded { session.dropped = clock.now - start }
+                break
+            }
+            if count > 0 { received += buffer[..<count] }
+            if !upgraded {
+                guard let end = received.indices.dropLast(3).first(where: { received[$0..<($0 + 4)] == [13, 10, 13, 10] }) else { continue }
+                guard String(decoding: received[..<end], as: UTF8.self).hasPrefix("HTTP/1.1 101") else { throw Problem.unavailable("upgrade refused") }
+                received.removeFirst(end + 4)
+                upgraded = true
+            }
+            // Server frames are unmasked; these are all shorter than 126 bytes.
+            while received.count >= 2, received.count >= 2 + Int(received[1] & 0x7F) {
+                let opcode = received[0] & 0x0F, length = Int(received[1] & 0x7F)
+                let payload = Array(received[2..<(2 + length)])
+                received.removeFirst(2 + length)
+                switch opcode {
+                case 0x1 where String(decoding: payload, as: UTF8.self).contains("\"ready\""):
+                    session.ready = true
+                case 0x9:
+                    session.pings += 1
+                    if answerPings {
+                        // FIN + pong, masked with a zero key, echoing the ping's payload.
+                        let pong: [UInt8] = [0x8A, 0x80 | UInt8(payload.count), 0, 0, 0, 0] + payload
+                        _ = pong.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+                    }
+                case 0x8:
+                    if session.dropped == nil { session.dropped = clock.now - start }
+                default:
+                    break
+                }
+            }
+            if session.dropped != nil { break }
+        }
+        return session
     }
 }
 

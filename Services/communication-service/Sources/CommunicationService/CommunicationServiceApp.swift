@@ -13,7 +13,8 @@ public enum CommunicationServiceApp {
                 sessions: sessions, verifier: context.verifier,
                 notifications: NotificationRepository(client: context.postgres, logger: context.logger),
                 audience: context.configuration.service.rawValue, authTimeout: .seconds(settings.authTimeoutSeconds),
-                frameLimit: settings.socketFrameLimit, frameWindow: .seconds(settings.socketFrameWindowSeconds))
+                frameLimit: settings.socketFrameLimit, frameWindow: .seconds(settings.socketFrameWindowSeconds),
+                pingInterval: .seconds(settings.socketPingSeconds))
         }
         return ServiceDefinition(
             name: .communication,

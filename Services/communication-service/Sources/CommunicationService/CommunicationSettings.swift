@@ -15,6 +15,9 @@ struct CommunicationSettings: Sendable {
     var socketFrameLimit: Int
     /// The window of the frame limit (`HDMS_WS_FRAME_WINDOW_SECONDS`, default 60).
     var socketFrameWindowSeconds: Int
+    /// How often a socket is pinged; one that has not answered the previous ping is dropped
+    /// (`HDMS_WS_PING_SECONDS`, default 30).
+    var socketPingSeconds: Int
 
     init(_ environment: EnvironmentReader) throws {
         self.authTimeoutSeconds = try environment.int("HDMS_WS_AUTH_TIMEOUT_SECONDS", default: 10, range: 1...300)
@@ -22,5 +25,6 @@ struct CommunicationSettings: Sendable {
         self.messageRateWindowSeconds = try environment.int("HDMS_MESSAGE_RATE_WINDOW_SECONDS", default: 60, range: 1...86_400)
         self.socketFrameLimit = try environment.int("HDMS_WS_FRAME_LIMIT", default: 60, range: 1...100_000)
         self.socketFrameWindowSeconds = try environment.int("HDMS_WS_FRAME_WINDOW_SECONDS", default: 60, range: 1...3_600)
+        self.socketPingSeconds = try environment.int("HDMS_WS_PING_SECONDS", default: 30, range: 1...3_600)
     }
 }

@@ -5,7 +5,7 @@ import Logging
 import Redis
 import ServiceKit
 import ServiceLifecycle
-import HummingbirdWebSocket
+import NIOCore
 import Synchronization
 
 /// What a replica hands to one user's sockets.
@@ -52,101 +52,18 @@ final class LiveSessions: Sendable {
     }
 }
 
-/// The frames waiting for one socket. An idle socket has no task of its own for them: a post
-/// starts one that writes what is waiting and ends, so ten thousand idle sockets cost memory for
-/// their connections only. Frames are held until `open(skipping:)` (after the replay that follows
-/// authentication), and notifications the replay already sent are skipped then.
+/// Where a replica hands events for one socket: they hop onto the socket's event loop, where its
+/// handler writes them (or holds them while the replay is written or the client is slow).
 final class LiveMailbox: Sendable {
-    /// At most this many frames wait for a slow socket; older ones are dropped first (the client
-    /// replays notifications after reconnecting, and reads messages from the thread).
-    static let capacity = 1_000
+    private let handler: NIOLoopBound<LiveSocketHandler>
 
-    private struct State {
-        var waiting: [LiveEvent] = []
-        var held = true
-        var writing = false
-        var closed = false
-        var replayed: Set<UUID> = []
+    init(_ handler: NIOLoopBound<LiveSocketHandler>) {
+        self.handler = handler
     }
 
-    private let state = Mutex(State())
-    private let outbound: WebSocketOutboundWriter
-    private let isStaff: Bool
-
-    init(outbound: WebSocketOutboundWriter, isStaff: Bool) {
-        self.outbound = outbound
-        self.isStaff = isStaff
-    }
-
-    /// Queues an event for the socket; internal notes never reach a socket of a non-staff user.
     func post(_ event: LiveEvent) {
-        if case .frame(_, _, let staffOnly, _) = event, staffOnly && !self.isStaff { return }
-        let start = self.state.withLock { state -> Bool in
-            guard !state.closed else { return false }
-            if state.waiting.count >= Self.capacity { state.waiting.removeFirst() }
-            state.waiting.append(event)
-            return self.claimWriter(&state)
-        }
-        if start { self.startWriting() }
-    }
-
-    /// Lets held frames through, skipping the notifications in `replayed`.
-    func open(skipping replayed: Set<UUID>) {
-        let start = self.state.withLock { state -> Bool in
-            state.held = false
-            state.replayed = replayed
-            return self.claimWriter(&state)
-        }
-        if start { self.startWriting() }
-    }
-
-    /// Nothing more is written to the socket.
-    func close() {
-        self.state.withLock { state in
-            state.closed = true
-            state.waiting = []
-        }
-    }
-
-    /// Whether the caller should start the writer (one at a time, and only once open).
-    private func claimWriter(_ state: inout State) -> Bool {
-        guard !state.held, !state.writing, !state.closed, !state.waiting.isEmpty else { return false }
-        state.writing = true
-        return true
-    }
-
-    private func startWriting() {
-        Task { await self.writeWaiting() }
-    }
-
-    /// Writes what is waiting, in order, until nothing is; a failed write closes the mailbox.
-    private func writeWaiting() async {
-        while true {
-            let (batch, replayed) = self.state.withLock { state -> ([LiveEvent], Set<UUID>) in
-                let batch = state.closed ? [] : state.waiting
-                state.waiting = []
-                if batch.isEmpty { state.writing = false }
-                return (batch, state.replayed)
-            }
-            guard !batch.isEmpty else { return }
-            do {
-                for event in batch {
-                    switch event {
-                    case .frame(let type, let id, _, let text):
-                        if type == "notification" && replayed.contains(id) { continue }
-                        try await self.outbound.write(.text(text))
-                    case .revoked:
-                        self.close()
-                        try await self.outbound.write(.text(#"{"type":"error","message":"HDMS access was revoked"}"#))
-                        try await self.outbound.close(.policyViolation, reason: "access revoked")
-                        return
-                    }
-                }
-            } catch {
-                self.close()
-                return
-            }
-        }
+        let handler = self.handler
+        handler.eventLoop.execute { handler.value.deliver(event) }
     }
 }
 
