@@ -32,6 +32,34 @@ struct VisibilityTests {
         }
     }
 
+    /// A list of one department shows each role what it sees of that department: all of it (but
+    /// others' drafts) to its moderators and its assignees, and otherwise only tickets one is part of.
+    @Test func departmentListsShowWhatEachRoleSeesOfThatDepartment() async throws {
+        try await TicketWorld.run { world in
+            let itDraft = try await world.draft("Keyboard sticks", department: "IT")
+            let it = try await world.draft("Laptop will not boot", department: "IT")
+            let finance = try await world.draft("Invoice approval stuck", by: "head.hr", department: "Finance")
+            let watched = try await world.draft("Expense report rejected", by: "head.hr", department: "Finance")
+            try await world.step(it.id, "submit", as: "requestor")
+            for ticket in [finance, watched] { try await world.step(ticket.id, "submit", as: "head.hr") }
+            let watch = try await world.client.json(
+                .post, "/api/v1/tickets/\(watched.id)/watchers", token: world.token("head.hr"),
+                body: ["employee_id": world.ids["moderator"]!.uuidString])
+            #expect(watch.status == .noContent)
+            let expectations: [(user: String, department: String, visible: Set<UUID>)] = [
+                ("moderator", "IT", [it.id]), ("moderator", "Finance", [watched.id]),
+                ("agent", "IT", [it.id]), ("agent", "Finance", []),
+                ("head.finance", "Finance", [finance.id, watched.id]), ("requestor", "IT", [itDraft.id, it.id]),
+                ("admin", "IT", [it.id]), ("admin", "Finance", [finance.id, watched.id]),
+            ]
+            for (user, department, visible) in expectations {
+                let path = "/api/v1/tickets?department_id=\(world.departments[department]!)"
+                let page = try await world.client.json(.get, path, token: world.token(user)).decode(ListPage<TicketJSON>.self)
+                #expect(Set(page.items.map(\.id)) == visible, "\(user) listing \(department)")
+            }
+        }
+    }
+
     /// Cursor paging returns every ticket exactly once while new tickets arrive between pages.
     @Test func cursorsStayStableWhileTicketsArrive() async throws {
         try await TicketWorld.run { world in

@@ -229,7 +229,13 @@ final class LiveSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// A live event for this socket's user (on the loop).
     func deliver(_ event: LiveEvent) {
         guard case .open(_, let isStaff) = self.state else { return }
-        if case .frame(_, _, let staffOnly, _) = event, staffOnly && !isStaff { return }
+        switch event {
+        case .revoked:
+            // At once, ahead of whatever still waits.
+            return self.refuse("HDMS access was revoked", reason: "access revoked")
+        case .frame(_, _, let staffOnly, _):
+            if staffOnly && !isStaff { return }
+        }
         if self.waiting.count >= Self.maxWaitingFrames { self.waiting.removeFirst() }
         self.waiting.append(event)
         self.writeWaiting()
