@@ -144,21 +144,9 @@ enum RawSocket {
     }
 
     private static func run(port: Int, protocols: String, answerPings: Bool, duration: Duration) throws -> Session {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard let fd = LoopbackSocket.connect(port: port, timeout: .milliseconds(200)) else { throw Problem.unavailable("cannot connect to port \(port)") }
         defer { close(fd) }
-        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw Problem.unavailable("cannot connect to port \(port)") }
-        let request = "GET /api/v1/ws HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: \(protocols)\r\n\r\n"
-        _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        LoopbackSocket.send(fd, RawUpgrade.request(port: port, protocols: protocols))
         let clock = ContinuousClock()
         let start = clock.now
         var session = Session()
@@ -190,8 +178,7 @@ enum RawSocket {
                     session.pings += 1
                     if answerPings {
                         // FIN + pong, masked with a zero key, echoing the ping's payload.
-                        let pong: [UInt8] = [0x8A, 0x80 | UInt8(payload.count), 0, 0, 0, 0] + payload
-                        _ = pong.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+                        LoopbackSocket.send(fd, [0x8A, 0x80 | UInt8(payload.count), 0, 0, 0, 0] + payload)
                     }
                 case 0x8:
                     if session.dropped == nil { session.dropped = clock.now - start }
@@ -207,24 +194,18 @@ enum RawSocket {
 
 /// A WebSocket upgrade done by hand, to read the server's handshake answer as it is on the wire.
 enum RawUpgrade {
+    /// The upgrade request for `/api/v1/ws` with `protocols` as `Sec-WebSocket-Protocol`.
+    static func request(port: Int, protocols: String) -> [UInt8] {
+        Array(("GET /api/v1/ws HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: \(protocols)\r\n\r\n").utf8)
+    }
+
     /// Sends the upgrade with `protocols` as `Sec-WebSocket-Protocol`; returns the response head and the first frame's text.
     static func open(port: Int, protocols: String) async throws -> (head: String, frame: String) {
         try await NIOThreadPool.singleton.runIfActive {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard let fd = LoopbackSocket.connect(port: port, timeout: .seconds(10)) else { throw Problem.unavailable("cannot connect to port \(port)") }
             defer { close(fd) }
-            var timeout = timeval(tv_sec: 10, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard connected == 0 else { throw Problem.unavailable("cannot connect to port \(port)") }
-            let request = "GET /api/v1/ws HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: \(protocols)\r\n\r\n"
-            _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            LoopbackSocket.send(fd, Self.request(port: port, protocols: protocols))
             var received: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 4096)
             func frameIfComplete() -> (String, String)? {

@@ -84,27 +84,10 @@ enum RawHTTP {
     /// Sends `request` as it is and returns the status code of the response that follows.
     static func status(port: Int, _ request: [UInt8]) async throws -> Int {
         try await Self.threads.runIfActive {
-            let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard socket >= 0 else { throw Failure(reason: "socket") }
+            guard let socket = LoopbackSocket.connect(port: port, timeout: .seconds(10)) else { throw Failure(reason: "connect") }
             defer { close(socket) }
-            var timeout = timeval(tv_sec: 10, tv_usec: 0)
-            setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            setsockopt(socket, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard connected == 0 else { throw Failure(reason: "connect") }
-            var sent = 0
-            while sent < request.count {
-                let written = request[sent...].withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-                // The server may answer and stop reading before everything is sent; that is the point.
-                guard written > 0 else { break }
-                sent += written
-            }
+            // The server may answer and stop reading before everything is sent; that is the point.
+            LoopbackSocket.send(socket, request)
             var response: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 4_096)
             while !response.contains(UInt8(ascii: "\n")) {

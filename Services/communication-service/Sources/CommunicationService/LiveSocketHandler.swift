@@ -49,6 +49,14 @@ final class LiveSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var heartbeat: RepeatedTask?
     private var awaitingPong = false
 
+    /// A close frame went out, or the connection is gone.
+    private var isClosing: Bool {
+        switch self.state {
+        case .closing, .closed: true
+        default: false
+        }
+    }
+
     init(socket: LiveSocket, upgradeAuth: LiveSocket.UpgradeAuth?, logger: Logger) {
         self.socket = socket
         self.upgradeAuth = upgradeAuth
@@ -101,7 +109,7 @@ final class LiveSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard frame.maskKey != nil else { return self.close(code: .protocolError, reason: "unmasked frame") }
         switch frame.opcode {
         case .connectionClose:
-            if case .closing = self.state {
+            if self.isClosing {
                 context.close(promise: nil)
             } else {
                 // Answer with the client's own status code, then end the connection.
@@ -260,13 +268,7 @@ final class LiveSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Pings, or drops a socket whose client did not answer the previous ping.
     private func beat() {
-        guard let context = self.context else { return }
-        switch self.state {
-        case .closing, .closed:
-            return
-        default:
-            break
-        }
+        guard let context = self.context, !self.isClosing else { return }
         if self.awaitingPong {
             self.logger.debug("live socket dropped: no pong")
             return self.close(code: .goingAway, reason: "ping timeout")
@@ -290,13 +292,7 @@ final class LiveSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Sends a close frame; the connection ends when the client answers, or after two seconds.
     private func close(code: WebSocketErrorCode, reason: String?) {
-        guard let context = self.context else { return }
-        switch self.state {
-        case .closing, .closed:
-            return
-        default:
-            break
-        }
+        guard let context = self.context, !self.isClosing else { return }
         self.state = .closing
         self.unregister()
         _ = self.sendClose(code, reason: reason, context)
