@@ -27,7 +27,7 @@ struct CommWorld: Sendable {
     /// The environment the communication-service was built with, for building a second replica.
     let environment: [String: String]
 
-    static let users = ["admin", "moderator", "agent", "agent.ops", "requestor", "head.hr", "head.finance"]
+    static let users = ["admin", "moderator", "agent", "agent.ops", "requestor", "head.hr", "head.finance", "ceo"]
 
     /// Runs `body` with communication-service reached through `setup`; with `files`, a live
     /// file-service (its store in a temporary folder) is what it asks about attachments.

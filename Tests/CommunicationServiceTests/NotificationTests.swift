@@ -56,9 +56,9 @@ struct NotificationTests {
         }
     }
 
-    /// A ticket's watchers hear of its messages (asked of ticket-service as the service); of an
-    /// internal note only the watchers who are staff.
-    @Test func watchersAreNotifiedOfMessagesAndOnlyStaffOfInternalNotes() async throws {
+    /// A ticket's followers, its watchers and the approvers of its steps, hear of its messages
+    /// (asked of ticket-service as the service); of an internal note only the followers who are staff.
+    @Test func followersAreNotifiedOfMessagesAndOnlyStaffOfInternalNotes() async throws {
         try await CommWorld.run { world in
             let ticket = try await world.ticket()
             for watcher in ["head.hr", "head.finance"] {
@@ -72,9 +72,26 @@ struct NotificationTests {
                 "requestor_id": .string(world.id("requestor").lowercased), "moderator_id": .string(world.id("moderator").lowercased),
                 "assignee_id": .string(world.id("agent").lowercased),
             ]
-            // head.hr is a requestor only; head.finance also moderates Finance.
+            // head.hr is a requestor only; head.finance also moderates Finance. The route's one step is
+            // the head of the requestor's department (HR): head.hr, already a watcher; so the approver
+            // that counts is the CEO, added as a second step.
+            let route = try await world.tickets.json(
+                .post, "/api/v1/approval-routes", token: world.token("admin"),
+                body: ApprovalRouteBody(name: "Head, then CEO", steps: ["head_of_requestor_department", "ceo"]))
+            #expect(route.status == .created, "\(String(buffer: route.body))")
+            let routeID = try route.decode(Created.self).id
+            for (action, fields) in [("start_review", [:]), ("request_approval", ["route_id": routeID.lowercased])] as [(String, [String: String])] {
+                let step = try await world.tickets.json(
+                    .post, "/api/v1/tickets/\(ticket.lowercased)/transitions", token: world.token("moderator"),
+                    body: fields.merging(["action": action]) { $1 })
+                #expect(step.status == .ok, "\(action): \(String(buffer: step.body))")
+            }
+            let approve = try await world.tickets.json(
+                .post, "/api/v1/tickets/\(ticket.lowercased)/transitions", token: world.token("head.hr"), body: ["action": "approve"])
+            #expect(approve.status == .ok, "\(String(buffer: approve.body))")
+            // The CEO (a requestor only) now decides the second step.
             let cases: [(author: String, isInternal: Bool, expected: Set<String>)] = [
-                ("agent", false, ["requestor", "moderator", "head.hr", "head.finance"]),
+                ("agent", false, ["requestor", "moderator", "head.hr", "head.finance", "ceo"]),
                 ("moderator", true, ["agent", "head.finance"]),
             ]
             for (author, isInternal, expected) in cases {
@@ -84,7 +101,8 @@ struct NotificationTests {
                 let entry = try StreamEntry(stream: "test", id: "0-1", fields: ["event": Array(JSONEncoder.hdms.encode(event))])
                 try await consumer.process([entry])
                 let recipients = try await world.recipients(of: event.id)
-                #expect(recipients.sorted() == expected.map { world.id($0) }.sorted(), "internal: \(isInternal)")
+                #expect(Set(recipients) == Set(expected.map { world.id($0) }), "internal: \(isInternal)")
+                #expect(recipients.count == expected.count)
             }
         }
     }
@@ -150,6 +168,13 @@ struct NotificationTests {
         }
     }
 }
+
+struct ApprovalRouteBody: Encodable {
+    var name: String
+    var steps: [String]
+}
+
+private struct Created: Decodable { var id: UUID }
 
 struct NotificationPage: Decodable {
     var items: [NotificationItem]

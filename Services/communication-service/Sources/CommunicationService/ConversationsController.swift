@@ -119,11 +119,11 @@ struct ConversationsController: Sendable {
         return .noContent
     }
 
-    /// Pushes a message frame live to the ticket's participants and watchers (best effort).
+    /// Pushes a message frame live to the ticket's participants and followers (best effort).
     private func push(_ message: Message, _ change: LiveFrame.Change, ticket: TicketParticipants, identity: Identity, context: AppRequestContext) async {
         guard let live = self.live else { return }
-        let watchers = await self.tickets.watchers(of: ticket.id, for: identity)
-        await live.message(message, change, ticket: ticket, watchers: watchers, logger: context.logger)
+        let followers = await self.tickets.followers(of: ticket.id, for: identity)
+        await live.message(message, change, ticket: ticket, followers: followers, logger: context.logger)
     }
 
     @Sendable func read(_ request: Request, context: AppRequestContext) async throws -> ConversationSummary {

@@ -14,10 +14,10 @@ struct LiveFanOut: Sendable {
 
     /// A `{"type":"message","change":"posted|edited|deleted",...}` frame to everyone the message's
     /// ticket involves: its requestor (not for internal notes), assignee, moderator, the author and
-    /// the ticket's watchers. Each socket drops internal notes for non-staff users again, since a
-    /// watcher's roles are not known here.
-    func message(_ message: Message, _ change: LiveFrame.Change, ticket: TicketParticipants, watchers: Set<UUID>, logger: Logger) async {
-        var recipients = watchers.union([ticket.assigneeId, ticket.moderatorId, message.authorId].compactMap { $0 })
+    /// the ticket's followers (watchers and approvers). Each socket drops internal notes for
+    /// non-staff users again, since a follower's roles are not known here.
+    func message(_ message: Message, _ change: LiveFrame.Change, ticket: TicketParticipants, followers: Set<UUID>, logger: Logger) async {
+        var recipients = followers.union([ticket.assigneeId, ticket.moderatorId, message.authorId].compactMap { $0 })
         if !message.isInternal, let requestor = ticket.requestorId { recipients.insert(requestor) }
         let frame = LiveFrame(type: "message", id: message.id, ticketId: message.ticketId, change: change, message: message)
         await self.publish(frame, to: recipients, logger: logger)

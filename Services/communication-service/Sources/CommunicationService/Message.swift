@@ -64,11 +64,11 @@ struct TicketParticipants: Decodable, Sendable {
 
 /// Whether a caller may see a ticket, asked of ticket-service with the caller's own token (it
 /// applies their visibility), and who the ticket involves. The ticket itself is not cached: a post
-/// needs the current participants to route its notifications. Its watchers (for live frames) are
-/// remembered per ticket for ten seconds (`watcherCache`).
+/// needs the current participants to route its notifications. Its followers (watchers and
+/// approvers, for live frames and notifications) are remembered per ticket for ten seconds.
 struct TicketLookup: Sendable {
     let tickets: ServiceHTTPClient
-    var watcherCache = WatcherCache(ttl: .seconds(10))
+    var followerCache = FollowerCache(ttl: .seconds(10))
 
     /// The ticket as `identity` may see it; nil when it does not exist for them.
     func ticket(_ id: UUID, for identity: Identity) async throws -> TicketParticipants? {
@@ -85,21 +85,30 @@ struct TicketLookup: Sendable {
         struct Item: Decodable { var employeeId: UUID }
     }
 
-    /// The ticket's watchers (asked as `identity`, who may see the ticket, or as this service when
-    /// nil); empty when they cannot be listed.
-    func watchers(of ticket: UUID, for identity: Identity?) async -> Set<UUID> {
-        if let cached = self.watcherCache.get(ticket) { return cached }
+    private struct ApprovalPage: Decodable {
+        var items: [Item]
+        struct Item: Decodable { var approverId: UUID }
+    }
+
+    /// Whom a ticket's conversation reaches besides its requestor, assignee and moderator: its
+    /// watchers and the approvers of its approval steps (asked as `identity`, who may see the
+    /// ticket, or as this service when nil); empty when they cannot be listed.
+    func followers(of ticket: UUID, for identity: Identity?) async -> Set<UUID> {
+        if let cached = self.followerCache.get(ticket) { return cached }
         let token = identity.flatMap { $0.isService ? nil : $0.token }
-        let page = try? await self.tickets.get("/api/v1/tickets/\(ticket.lowercased)/watchers", as: WatcherPage.self, userToken: token)
-        let watchers = Set(page?.items.map(\.employeeId) ?? [])
-        if page != nil { self.watcherCache.put(ticket, watchers) }
-        return watchers
+        let path = "/api/v1/tickets/\(ticket.lowercased)"
+        async let watchers = try? self.tickets.get("\(path)/watchers", as: WatcherPage.self, userToken: token)
+        async let approvals = try? self.tickets.get("\(path)/approvals", as: ApprovalPage.self, userToken: token)
+        let (watching, approving) = await (watchers, approvals)
+        let followers = Set((watching?.items.map(\.employeeId) ?? []) + (approving?.items.map(\.approverId) ?? []))
+        if watching != nil && approving != nil { self.followerCache.put(ticket, followers) }
+        return followers
     }
 }
 
-/// Watchers per ticket, each list kept for `ttl` (at most 10,000 tickets).
-final class WatcherCache: Sendable {
-    private let entries = Mutex<[UUID: (watchers: Set<UUID>, expires: ContinuousClock.Instant)]>([:])
+/// Followers per ticket, each set kept for `ttl` (at most 10,000 tickets).
+final class FollowerCache: Sendable {
+    private let entries = Mutex<[UUID: (followers: Set<UUID>, expires: ContinuousClock.Instant)]>([:])
     let ttl: Duration
 
     init(ttl: Duration) { self.ttl = ttl }
@@ -107,14 +116,14 @@ final class WatcherCache: Sendable {
     func get(_ ticket: UUID) -> Set<UUID>? {
         self.entries.withLock { entries in
             guard let entry = entries[ticket], entry.expires > .now else { return nil }
-            return entry.watchers
+            return entry.followers
         }
     }
 
-    func put(_ ticket: UUID, _ watchers: Set<UUID>) {
+    func put(_ ticket: UUID, _ followers: Set<UUID>) {
         self.entries.withLock { entries in
             if entries.count >= 10_000 { entries.removeAll(keepingCapacity: true) }
-            entries[ticket] = (watchers, .now + self.ttl)
+            entries[ticket] = (followers, .now + self.ttl)
         }
     }
 }

@@ -48,15 +48,15 @@ struct Notifier: Sendable {
         await self.live.publish(LiveFrame(type: "ticket", id: event.id, ticketId: ticket), to: recipients, logger: self.logger)
     }
 
-    /// A ticket's watchers (asked of ticket-service as this service); for an internal note only
-    /// those who are staff, since a requestor never learns of one.
-    private func watchers(of ticket: UUID, internalNote: Bool) async throws -> Set<UUID> {
-        let watchers = await self.tickets.watchers(of: ticket, for: nil)
-        guard internalNote else { return watchers }
+    /// A ticket's followers, its watchers and approvers (asked of ticket-service as this service);
+    /// for an internal note only those who are staff, since a requestor never learns of one.
+    private func followers(of ticket: UUID, internalNote: Bool) async throws -> Set<UUID> {
+        let followers = await self.tickets.followers(of: ticket, for: nil)
+        guard internalNote else { return followers }
         var staff: Set<UUID> = []
-        for watcher in watchers {
-            if let employee = try await self.directory.employee(watcher), employee.active, employee.roles.contains(where: \.isStaff) {
-                staff.insert(watcher)
+        for follower in followers {
+            if let employee = try await self.directory.employee(follower), employee.active, employee.roles.contains(where: \.isStaff) {
+                staff.insert(follower)
             }
         }
         return staff
@@ -104,7 +104,7 @@ struct Notifier: Sendable {
             guard let message = try? data.decode(as: MessageEventData.self) else { return nil }
             var recipients = Set([id("assignee_id"), id("moderator_id")].compactMap { $0 })
             if !message.isInternal, let requestor = id("requestor_id") { recipients.insert(requestor) }
-            recipients.formUnion(try await self.watchers(of: message.ticketId, internalNote: message.isInternal))
+            recipients.formUnion(try await self.followers(of: message.ticketId, internalNote: message.isInternal))
             if let author = message.authorId { recipients.remove(author) }
             let heading = message.isInternal ? "Internal note on \(number)" : "New message on \(number)"
             return NotificationPlan(
