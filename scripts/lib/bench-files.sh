@@ -91,6 +91,11 @@ bench_files() {
     [[ $code == 200 && $size == "$file_bytes" ]] || hdms_die "the download answered $code with $size bytes"
     record download_large.seconds "$seconds" "s"
     record download_large.throughput "$(awk -v m="$mib" -v s="$seconds" 'BEGIN { printf "%.1f", m / s }')" "MiB/s"
+    # A second, untimed download checks the bytes that come back (their SHA-256 against the file's).
+    local down_sha
+    down_sha=$(curl -fsS -H "Authorization: Bearer $token" "$files/api/v1/files/$big_id" | sha256sum | cut -d' ' -f1)
+    [[ $down_sha == "$big_sha" ]] || hdms_die "the downloaded SHA-256 $down_sha is not the file's $big_sha"
+    record download_large.sha256_matches 1 "bool"
     record file_service.rss_after_download "$(rss_kb "$pid")" "kB"
     record file_service.rss_peak_after_download "$(rss_peak_kb "$pid")" "kB"
 
