@@ -79,6 +79,19 @@ bench_ws() {
     (hdms_raise_nofile 20000 && HDMS_BENCH_COMMS_URL=http://127.0.0.1:$comms_port HDMS_BENCH_COMMS_PID=$(<"$tmp/communication-service.pid") \
         HDMS_BENCH_PARTICIPANTS=$tmp/participants.txt HDMS_BENCH_JWT_KEY=$jwt_key HDMS_BENCH_POSTER_TOKEN=$token \
         "$bin/hdms-bench" ws) || hdms_die "hdms-bench ws failed"
+    # Every message also notifies its ticket's watchers (stored by the event consumer, behind the
+    # live frames): how many were stored, and how long after the last post the last one was.
+    local expected stored waited=0
+    expected=$(db -At -c "SELECT count(*) FROM comms.messages m JOIN tickets.watchers w ON w.ticket_id = m.ticket_id")
+    stored=$(db -At -c "SELECT count(*) FROM comms.notifications WHERE kind = 'message.posted'")
+    while ((stored < expected && waited < 600)); do
+        sleep 1
+        waited=$((waited + 1))
+        stored=$(db -At -c "SELECT count(*) FROM comms.notifications WHERE kind = 'message.posted'")
+    done
+    record ws.watcher_notifications_expected "$expected" "notifications"
+    record ws.watcher_notifications_stored "$stored" "notifications"
+    record ws.watcher_notifications_seconds_after_posting "$waited" "s"
     record run.total_seconds "$(seconds_since "$started")" "s"
     printf '\nTargets (reported, never enforced): delivery p99 < 100 ms, < 20 MiB per 1,000 idle sockets; figures appended to %s\n' \
         "$out/$bench.jsonl"
