@@ -18,7 +18,7 @@ enum TicketAction: String, Codable, Sendable, CaseIterable {
 }
 
 /// Who stands in which relation to a ticket. A caller may hold several.
-enum Party: Sendable, Hashable {
+enum Party: Sendable, Hashable, CaseIterable {
     /// The requestor who raised it.
     case owner
     /// A moderator of the ticket's department.
@@ -85,14 +85,26 @@ enum Lifecycle {
 
     static func rows(for action: TicketAction) -> [Transition] { self.table.filter { $0.action == action } }
 
-    /// The actions `parties` may take on a ticket in `status` now.
+    /// The actions `parties` may take on a ticket in `status` now (read from `allowedActions`).
     static func allowed(status: TicketStatus, parties: Set<Party>) -> [TicketAction] {
-        var seen: Set<TicketAction> = []
-        return self.table.compactMap { row in
-            guard row.from.contains(status), !row.by.isDisjoint(with: parties), seen.insert(row.action).inserted else { return nil }
-            return row.action
-        }
+        var mask = 0
+        for (bit, party) in Party.allCases.enumerated() where parties.contains(party) { mask |= 1 << bit }
+        return self.allowedActions[status]?[mask] ?? []
     }
+
+    /// `allowed` for every status and every combination of parties (a bit per party), worked out
+    /// once from the table: lists ask it for every ticket on a page.
+    private static let allowedActions: [TicketStatus: [[TicketAction]]] = Dictionary(uniqueKeysWithValues: TicketStatus.allCases.map { status in
+        let combinations = (0..<(1 << Party.allCases.count)).map { mask in
+            let parties = Set(Party.allCases.enumerated().filter { mask & (1 << $0.offset) != 0 }.map(\.element))
+            var seen: Set<TicketAction> = []
+            return Lifecycle.table.compactMap { row -> TicketAction? in
+                guard row.from.contains(status), !row.by.isDisjoint(with: parties), seen.insert(row.action).inserted else { return nil }
+                return row.action
+            }
+        }
+        return (status, combinations)
+    })
 
     /// The row that lets `parties` take `action` from `status`, or the refusal: 403 when these parties
     /// may never take it on this ticket, 409 naming the state when they could but not now.
