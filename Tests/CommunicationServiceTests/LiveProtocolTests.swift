@@ -110,6 +110,31 @@ struct LiveProtocolTests {
         }
     }
 
+    /// Frames that break the protocol close the socket with the matching code: an unmasked frame
+    /// (1002), a frame over 64 KiB (1009), a continuation with nothing to continue (1002). A plain
+    /// GET of the socket's path is 426 and an upgrade of another path is 400.
+    @Test func malformedFramesAndWrongUpgradesAreRefused() async throws {
+        try await CommWorld.run(setup: .live) { world in
+            let port = try #require(world.client.port)
+            let protocols = "hdms.v1, bearer.\(world.token("requestor"))"
+            let length = 70_000
+            let cases: [(name: String, frame: [UInt8], code: UInt16)] = [
+                ("unmasked text", [0x81, 0x02] + Array("hi".utf8), 1002),
+                ("oversized binary", [0x82, 0x80 | 127] + (0..<8).reversed().map { UInt8(truncatingIfNeeded: length >> ($0 * 8)) } + [0, 0, 0, 0]
+                    + [UInt8](repeating: 0, count: 1_024), 1009),
+                ("stray continuation", [0x80, 0x82, 0, 0, 0, 0] + Array("hi".utf8), 1002),
+            ]
+            for (name, frame, code) in cases {
+                let session = try await RawSocket.session(port: port, protocols: protocols, sending: frame, for: .seconds(5))
+                #expect(session.ready, "\(name)")
+                #expect(session.closeCode == code, "\(name) closed with \(String(describing: session.closeCode))")
+            }
+            #expect(try await world.client.execute(uri: "/api/v1/ws", method: .get, headers: [:], body: nil).status.code == 426)
+            let elsewhere = try await RawUpgrade.status(port: port, path: "/api/v1/notifications", protocols: protocols)
+            #expect(elsewhere == 400)
+        }
+    }
+
     /// A socket that floods the server with frames gets an error frame and a policy-violation close.
     @Test func aFloodOfClientFramesClosesTheSocket() async throws {
         try await CommWorld.run(setup: .live, extra: ["HDMS_WS_FRAME_LIMIT": "5", "HDMS_WS_FRAME_WINDOW_SECONDS": "600"]) { world in
@@ -131,19 +156,25 @@ enum RawSocket {
         var pings = 0
         /// When the server sent its close frame or ended the connection, after the upgrade.
         var dropped: Duration?
+        /// The status code of the server's close frame.
+        var closeCode: UInt16?
     }
 
-    /// Upgrades with `protocols` (which must authenticate), then reads frames `for` a while,
-    /// answering pings with (masked) pongs when `answerPings`.
-    static func session(port: Int, protocols: String, answerPings: Bool, for duration: Duration) async throws -> Session {
+    /// Upgrades with `protocols` (which must authenticate), sends `frame` (raw bytes) once `ready`
+    /// arrives, then reads frames `for` a while, answering pings with (masked) pongs when `answerPings`.
+    static func session(
+        port: Int, protocols: String, answerPings: Bool = true, sending frame: [UInt8]? = nil, for duration: Duration
+    ) async throws -> Session {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(with: Result { try Self.run(port: port, protocols: protocols, answerPings: answerPings, duration: duration) })
+                continuation.resume(with: Result {
+                    try Self.run(port: port, protocols: protocols, answerPings: answerPings, frame: frame, duration: duration)
+                })
             }
         }
     }
 
-    private static func run(port: Int, protocols: String, answerPings: Bool, duration: Duration) throws -> Session {
+    private static func run(port: Int, protocols: String, answerPings: Bool, frame: [UInt8]?, duration: Duration) throws -> Session {
         guard let fd = LoopbackSocket.connect(port: port, timeout: .milliseconds(200)) else { throw Problem.unavailable("cannot connect to port \(port)") }
         defer { close(fd) }
         LoopbackSocket.send(fd, RawUpgrade.request(port: port, protocols: protocols))
@@ -174,6 +205,7 @@ enum RawSocket {
                 switch opcode {
                 case 0x1 where String(decoding: payload, as: UTF8.self).contains("\"ready\""):
                     session.ready = true
+                    if let frame { LoopbackSocket.send(fd, frame) }
                 case 0x9:
                     session.pings += 1
                     if answerPings {
@@ -182,6 +214,7 @@ enum RawSocket {
                     }
                 case 0x8:
                     if session.dropped == nil { session.dropped = clock.now - start }
+                    if payload.count >= 2 { session.closeCode = UInt16(payload[0]) << 8 | UInt16(payload[1]) }
                 default:
                     break
                 }
@@ -194,10 +227,28 @@ enum RawSocket {
 
 /// A WebSocket upgrade done by hand, to read the server's handshake answer as it is on the wire.
 enum RawUpgrade {
-    /// The upgrade request for `/api/v1/ws` with `protocols` as `Sec-WebSocket-Protocol`.
-    static func request(port: Int, protocols: String) -> [UInt8] {
-        Array(("GET /api/v1/ws HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    /// The upgrade request for `path` (the socket's by default) with `protocols` as `Sec-WebSocket-Protocol`.
+    static func request(port: Int, path: String = "/api/v1/ws", protocols: String) -> [UInt8] {
+        Array(("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: \(protocols)\r\n\r\n").utf8)
+    }
+
+    /// The status code the server answers an upgrade of `path` with.
+    static func status(port: Int, path: String, protocols: String) async throws -> Int {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result {
+                    guard let fd = LoopbackSocket.connect(port: port, timeout: .seconds(10)) else { throw Problem.unavailable("cannot connect") }
+                    defer { close(fd) }
+                    LoopbackSocket.send(fd, Self.request(port: port, path: path, protocols: protocols))
+                    var buffer = [UInt8](repeating: 0, count: 1024)
+                    let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                    let line = String(decoding: buffer[..<max(count, 0)], as: UTF8.self).split(separator: " ")
+                    guard line.count >= 2, let status = Int(line[1]) else { throw Problem.unavailable("no HTTP answer") }
+                    return status
+                })
+            }
+        }
     }
 
     /// Sends the upgrade with `protocols` as `Sec-WebSocket-Protocol`; returns the response head and the first frame's text.
