@@ -102,6 +102,41 @@ struct VisibilityTests {
     }
 }
 
+@Suite("Relevance")
+struct RelevanceTests {
+    /// Tickets whose title holds the query come first, each tier by rank; relevance pages walk
+    /// through both tiers without losing or repeating a ticket; a report (CSV) ranks the same;
+    /// an excluded word (`-toner`) excludes wherever it appears.
+    @Test func titleMatchesComeFirstAndPagesCrossTheTiers() async throws {
+        try await TicketWorld.run { world in
+            var titled: Set<UUID> = [], described: Set<UUID> = []
+            for index in 0..<3 { titled.insert(try await world.draft("Printer jam on floor \(index)", description: "Paper stuck").id) }
+            for index in 0..<4 {
+                described.insert(try await world.draft("Floor \(index) desk", description: "The printer jam is back, printer jam again").id)
+            }
+            _ = try await world.draft("Printer jam in the lobby", description: "Replace the toner")
+            _ = try await world.draft("Chair is broken", description: "Ergonomics")
+            var seen: [UUID] = []
+            var cursor: String?
+            repeat {
+                let path = "/api/v1/tickets?q=printer%20jam%20-toner&limit=2" + (cursor.map { "&cursor=\($0)" } ?? "")
+                let page = try await world.client.json(.get, path, token: world.token("requestor")).decode(ListPage<TicketJSON>.self)
+                seen += page.items.map(\.id)
+                cursor = page.nextCursor
+            } while cursor != nil && seen.count < 20
+            #expect(seen.count == 7 && Set(seen).count == 7, "\(seen.count) results")
+            #expect(Set(seen.prefix(3)) == titled, "title matches first")
+            #expect(Set(seen.suffix(4)) == described)
+            let report = try await world.client.json(
+                .get, "/api/v1/reports/tickets?format=csv&q=printer%20jam%20-toner", token: world.token("requestor"))
+            #expect(report.status == .ok)
+            let titles = String(buffer: report.body).split(whereSeparator: \.isNewline).dropFirst().map { $0.split(separator: ",")[1] }
+            #expect(titles.count == 7, "\(titles.count) report rows")
+            #expect(titles.prefix(3).allSatisfy { $0.hasPrefix("Printer jam on floor") }, "\(titles)")
+        }
+    }
+}
+
 @Suite("Demo categories")
 struct DemoCategoryTests {
     /// `ticket-service seed-demo` creates the demo categories once, however often it runs.

@@ -121,33 +121,70 @@ struct TicketSearch: Sendable {
     }
 
     /// One page of the tickets `identity` may see, and the cursor of the next page.
+    ///
+    /// Relevance (`q`) ranks in two tiers: tickets whose title holds the query first, then the
+    /// other matches, each by `ts_rank` (title weighted over description and chat). The first tier
+    /// comes from its own index on the titles, so a page of it ranks only the title matches, not
+    /// every ticket that mentions the words; the second is read only once the first runs out.
     func list(_ query: Query, for identity: Identity) async throws -> ([Ticket], String?) {
-        let rows = try await self.client.query(self.statement(query, for: identity, limit: query.limit + 1), logger: self.logger)
-        var tickets: [Ticket] = []
-        var lastKey: String?
-        for try await row in rows {
-            var cells = row.makeIterator()
-            tickets.append(try Ticket(cells: &cells))
-            lastKey = try cells.next()?.decode(String.self, context: .default)
-            if tickets.count == query.limit { break }
+        var rows: [(ticket: Ticket, key: String)]
+        if query.sort == .relevance && query.text != nil {
+            // A relevance key is "<tier>:<rank>", tier 1 for title matches.
+            let after = query.cursor.map { cursor -> (tier: Int, key: String, id: UUID) in
+                let parts = cursor.key.split(separator: ":", maxSplits: 1)
+                return parts.count == 2 && parts[0] == "1" ? (1, String(parts[1]), cursor.id) : (0, String(parts.last ?? ""), cursor.id)
+            }
+            rows = []
+            if (after?.tier ?? 1) == 1 {
+                let keyset = after.map { (key: $0.key, id: $0.id) }
+                rows = try await self.fetch(self.statement(query, for: identity, tier: .title, after: keyset, limit: query.limit + 1))
+            }
+            if rows.count <= query.limit {
+                let keyset = after.flatMap { $0.tier == 0 ? (key: $0.key, id: $0.id) : nil }
+                rows += try await self.fetch(
+                    self.statement(query, for: identity, tier: .rest, after: keyset, limit: query.limit + 1 - rows.count))
+            }
+        } else {
+            let keyset = query.cursor.map { (key: $0.key, id: $0.id) }
+            rows = try await self.fetch(self.statement(query, for: identity, tier: nil, after: keyset, limit: query.limit + 1))
         }
         // The extra row (limit + 1) only tells whether a next page exists.
         var next: String?
-        if tickets.count == query.limit, let last = tickets.last, let lastKey {
-            next = Cursor(key: lastKey, id: last.id, sort: query.sort.rawValue).encoded
+        if rows.count > query.limit {
+            rows.removeLast(rows.count - query.limit)
+            if let last = rows.last { next = Cursor(key: last.key, id: last.ticket.id, sort: query.sort.rawValue).encoded }
         }
-        return (tickets, next)
+        return (rows.map(\.ticket), next)
+    }
+
+    /// The tickets a list statement returns, each with its sort key.
+    private func fetch(_ statement: PostgresQuery) async throws -> [(ticket: Ticket, key: String)] {
+        var rows: [(ticket: Ticket, key: String)] = []
+        for try await row in try await self.client.query(statement, logger: self.logger) {
+            var cells = row.makeIterator()
+            let ticket = try Ticket(cells: &cells)
+            rows.append((ticket, try cells.next()?.decode(String.self, context: .default) ?? ""))
+        }
+        return rows
     }
 
     /// Every ticket of a list request that `identity` may see, streamed (reports).
     func all(_ query: Query, for identity: Identity) async throws -> PostgresRowSequence {
-        try await self.client.query(self.statement(query, for: identity, limit: nil), logger: self.logger)
+        try await self.client.query(self.statement(query, for: identity, tier: .both, after: nil, limit: nil), logger: self.logger)
+    }
+
+    /// Which relevance tier a statement reads: title matches, the other matches, or both in order.
+    enum Tier {
+        case title, rest, both
     }
 
     /// The list statement: the caller's visibility rule, only the filters the request sets, keyset
-    /// after the cursor, the sort. Every value is a bind parameter. Leaving unset filters out (rather
-    /// than one `$n IS NULL OR ...` for each) keeps PostgreSQL's planning of a page short.
-    private func statement(_ query: Query, for identity: Identity, limit: Int?) -> PostgresQuery {
+    /// after `after` (a sort key and id), the sort. Every value is a bind parameter. Leaving unset
+    /// filters out (rather than one `$n IS NULL OR ...` for each) keeps PostgreSQL's planning of a
+    /// page short. `tier` applies to relevance only.
+    private func statement(
+        _ query: Query, for identity: Identity, tier: Tier?, after: (key: String, id: UUID)?, limit: Int?
+    ) -> PostgresQuery {
         var binds = PostgresBindings()
         func bind<Value: PostgresDynamicTypeEncodable>(_ value: Value) -> String {
             binds.append(value, context: .default)
@@ -155,10 +192,33 @@ struct TicketSearch: Sendable {
         }
         var conditions: [String] = []
         var expression = query.sort.expression
+        var sortKey = "(\(expression))::text"
+        var tierOrder = ""
         if let text = query.text {
             let parameter = bind(text)
-            conditions.append("t.search @@ websearch_to_tsquery('english', \(parameter))")
+            let tsquery = "websearch_to_tsquery('english', \(parameter))"
             expression = expression.replacingOccurrences(of: "$q$", with: parameter)
+            sortKey = "(\(expression))::text"
+            // The query with every lexeme restricted to weight A (the title's): a matching ticket
+            // matches it exactly when its title holds the query.
+            let inTitle = #"t.search @@ regexp_replace(\#(tsquery)::text, '''(?:[^'']|'''')*''', '\&:A', 'g')::tsquery"#
+            switch query.sort == .relevance ? tier : nil {
+            case .title?:
+                // Found through the titles' own index; the whole text is checked on those rows only.
+                conditions.append("to_tsvector('english', t.title) @@ \(tsquery)")
+                conditions.append("(t.search @@ \(tsquery)) IS TRUE")
+                sortKey = "'1:' || \(sortKey)"
+            case .rest?:
+                conditions.append("t.search @@ \(tsquery)")
+                conditions.append("NOT (\(inTitle))")
+                sortKey = "'0:' || \(sortKey)"
+            case .both?:
+                conditions.append("t.search @@ \(tsquery)")
+                tierOrder = "(\(inTitle)) DESC, "
+                sortKey = "CASE WHEN \(inTitle) THEN '1:' ELSE '0:' END || \(sortKey)"
+            case nil:
+                conditions.append("t.search @@ \(tsquery)")
+            }
         }
         conditions.append(Self.visibility(identity, department: query.departmentId, { bind($0) }, { bind($0) }))
         if let statuses = query.statuses { conditions.append("t.status = ANY(\(bind(statuses))::text[])") }
@@ -176,15 +236,15 @@ struct TicketSearch: Sendable {
             conditions.append("(\(isOverdue)) IS \(overdue ? "TRUE" : "NOT TRUE")")
         }
         let descending = query.sort.descending
-        if let cursor = query.cursor {
-            conditions.append("((\(expression)), t.id) \(descending ? "<" : ">") (\(bind(cursor.key))::\(query.sort.keyType), \(bind(cursor.id)))")
+        if let after {
+            conditions.append("((\(expression)), t.id) \(descending ? "<" : ">") (\(bind(after.key))::\(query.sort.keyType), \(bind(after.id)))")
         }
         let direction = descending ? "DESC" : "ASC"
         var sql = """
-            SELECT \(TicketRepository.columns), (\(expression))::text AS sort_key
+            SELECT \(TicketRepository.columns), \(sortKey) AS sort_key
             FROM tickets.tickets t
             WHERE \(conditions.joined(separator: "\n  AND "))
-            ORDER BY \(expression) \(direction), t.id \(direction)
+            ORDER BY \(tierOrder)\(expression) \(direction), t.id \(direction)
             """
         if let limit { sql += "\nLIMIT \(limit)" }
         return PostgresQuery(unsafeSQL: sql, binds: binds)
