@@ -20,7 +20,7 @@ final class LiveSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
         /// Waiting for the auth frame (or the upgrade's token to be checked).
         case unauthenticated
         case authenticating
-        /// Registered in `sessions`; live frames wait in `held` until the replay is written.
+        /// Registered in `sessions`; live frames wait in `waiting` while `held` (until the replay is written).
         case open(user: UUID, isStaff: Bool)
         /// A close frame was sent; the connection ends when the client answers or a timeout passes.
         case closing
