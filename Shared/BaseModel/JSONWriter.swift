@@ -85,19 +85,18 @@ public struct JSONWriter: Sendable {
     public mutating func string(_ value: String) {
         self.valueStart()
         self.bytes.append(UInt8(ascii: "\""))
-        var plainFrom = value.utf8.startIndex
-        let utf8 = value.utf8
-        var index = plainFrom
-        while index != utf8.endIndex {
-            let byte = utf8[index]
-            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                self.bytes.append(contentsOf: utf8[plainFrom..<index])
+        var value = value
+        value.withUTF8 { utf8 in
+            var plainFrom = 0
+            for index in 0..<utf8.count {
+                let byte = utf8[index]
+                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                self.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[plainFrom..<index]))
                 self.appendEscaped(byte)
-                plainFrom = utf8.index(after: index)
+                plainFrom = index + 1
             }
-            index = utf8.index(after: index)
+            self.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[plainFrom...]))
         }
-        self.bytes.append(contentsOf: utf8[plainFrom..<utf8.endIndex])
         self.bytes.append(UInt8(ascii: "\""))
         self.needsComma = true
     }
