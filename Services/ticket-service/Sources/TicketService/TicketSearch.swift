@@ -204,9 +204,11 @@ struct TicketSearch: Sendable {
             let inTitle = #"t.search @@ regexp_replace(\#(tsquery)::text, '''(?:[^'']|'''')*''', '\&:A', 'g')::tsquery"#
             switch query.sort == .relevance ? tier : nil {
             case .title?:
-                // Found through the titles' own index; the whole text is checked on those rows only.
+                // Found through the titles' own index. A title that holds the query makes the whole
+                // text hold it too, unless the query excludes a word (`-word`): then the whole text
+                // is checked as well, on those rows only.
                 conditions.append("to_tsvector('english', t.title) @@ \(tsquery)")
-                conditions.append("(t.search @@ \(tsquery)) IS TRUE")
+                if text.contains("-") { conditions.append("(t.search @@ \(tsquery)) IS TRUE") }
                 sortKey = "'1:' || \(sortKey)"
             case .rest?:
                 conditions.append("t.search @@ \(tsquery)")
