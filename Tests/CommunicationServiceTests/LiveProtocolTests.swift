@@ -135,6 +135,22 @@ struct LiveProtocolTests {
         }
     }
 
+    /// A server shutting down gracefully closes its sockets with 1001 (going away), so their clients
+    /// reconnect to another replica and the shutdown does not wait for them.
+    @Test func shuttingDownClosesSocketsWithGoingAway() async throws {
+        let session = Locked<Task<RawSocket.Session, any Error>?>(nil)
+        try await CommWorld.run(setup: .live) { world in
+            let port = try #require(world.client.port)
+            let protocols = "hdms.v1, bearer.\(world.token("requestor"))"
+            session.withLock { $0 = Task { try await RawSocket.session(port: port, protocols: protocols, for: .seconds(30)) } }
+            try await Task.sleep(for: .seconds(1))
+        }
+        let result = try await #require(session.withLock { $0 }).value
+        #expect(result.ready)
+        #expect(result.closeCode == 1001)
+        #expect((result.dropped ?? .seconds(60)) < .seconds(15), "closed after \(String(describing: result.dropped))")
+    }
+
     /// A socket that floods the server with frames gets an error frame and a policy-violation close.
     @Test func aFloodOfClientFramesClosesTheSocket() async throws {
         try await CommWorld.run(setup: .live, extra: ["HDMS_WS_FRAME_LIMIT": "5", "HDMS_WS_FRAME_WINDOW_SECONDS": "600"]) { world in

@@ -96,6 +96,16 @@ final class LiveSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.close(promise: nil)
     }
 
+    /// The server is shutting down gracefully: the socket says so (1001), and the client reconnects
+    /// to another replica. The server waits for its connections to close.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            self.close(code: .goingAway, reason: "server shutting down")
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable { self.writeWaiting() }
         context.fireChannelWritabilityChanged()
