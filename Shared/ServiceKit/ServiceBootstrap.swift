@@ -109,7 +109,7 @@ public func buildService(_ definition: ServiceDefinition, configuration: Service
         configuration: .init(host: configuration.redisHost, port: configuration.redisPort, timeoutMillis: 2_000),
         logger: logger)
     let verifier = definition.makeVerifier?(configuration, postgres, logger)
-        ?? TokenVerifier.remote(authURL: configuration.authURL, logger: logger)
+        ?? TokenVerifier.remote(authURL: configuration.authURL, timeout: configuration.serviceCallTimeout, logger: logger)
     let serviceTokens = ServiceTokenProvider(authURL: configuration.authURL, clientID: definition.name, secret: configuration.serviceSecret)
     let context = ServiceContext(
         configuration: configuration, logger: logger, postgres: postgres, redis: redis,

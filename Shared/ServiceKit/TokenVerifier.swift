@@ -28,13 +28,16 @@ public final class TokenVerifier: Sendable {
         self.cacheLimit = cacheLimit
     }
 
-    /// A verifier that reads auth-service's JWKS over HTTP.
-    public static func remote(authURL: URL, logger: Logger) -> TokenVerifier {
+    /// A verifier that reads auth-service's JWKS over HTTP, waiting at most `timeout` for them
+    /// (the suite's `HDMS_SERVICE_CALL_TIMEOUT_MS`).
+    public static func remote(authURL: URL, timeout: Duration = .seconds(5), logger: Logger) -> TokenVerifier {
         let url = authURL.appendingPathComponent("api/v1/auth/jwks").absoluteString
+        let (seconds, attoseconds) = timeout.components
+        let deadline = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         return TokenVerifier(source: {
             var request = HTTPClientRequest(url: url)
             request.method = .GET
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+            let response = try await HTTPClient.shared.execute(request, timeout: deadline)
             guard response.status == .ok else { throw Problem.unavailable("auth-service answered \(response.status.code) for its keys") }
             let body = try await response.body.collect(upTo: 1 << 20)
             return try JSONDecoder().decode(JWKS.self, from: body)
