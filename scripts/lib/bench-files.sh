@@ -7,13 +7,7 @@
 # Exports file-service's environment as scripts/stack sets it, with the store in the private folder
 # and a limit that admits the large file.
 file_env() {
-    export HDMS_HTTP_HOST=127.0.0.1 HDMS_HTTP_PORT=$files_port HDMS_LOG_LEVEL=info
-    export HDMS_DB_HOST=127.0.0.1 HDMS_DB_PORT=$bouncer_port HDMS_DB_NAME=hdms HDMS_DB_USER=hdms
-    export HDMS_DB_PASSWORD=$password HDMS_DB_MAX_CONNECTIONS=12
-    export HDMS_REDIS_HOST=127.0.0.1 HDMS_REDIS_PORT=$redis_port
-    export HDMS_AUTH_URL=http://127.0.0.1:$http_port HDMS_TICKETS_URL=http://127.0.0.1:$tickets_port
-    export HDMS_COMMS_URL=http://127.0.0.1:8083 HDMS_FILES_URL=http://127.0.0.1:$files_port
-    export HDMS_SERVICE_SECRET=$service_secret HDMS_INSTANCE_ID=file-service-bench
+    service_env file-service "$files_port" 12
     export HDMS_FILES_DIR=$tmp/files HDMS_MAX_UPLOAD_BYTES=$((file_bytes + 1048576))
 }
 

@@ -12,13 +12,7 @@
 # Exports communication-service's environment as scripts/stack sets it, with the message rate limit
 # off (one poster sends every message of the run).
 comms_env() {
-    export HDMS_HTTP_HOST=127.0.0.1 HDMS_HTTP_PORT=$comms_port HDMS_LOG_LEVEL=warning
-    export HDMS_DB_HOST=127.0.0.1 HDMS_DB_PORT=$bouncer_port HDMS_DB_NAME=hdms HDMS_DB_USER=hdms
-    export HDMS_DB_PASSWORD=$password HDMS_DB_MAX_CONNECTIONS=12
-    export HDMS_REDIS_HOST=127.0.0.1 HDMS_REDIS_PORT=$redis_port
-    export HDMS_AUTH_URL=http://127.0.0.1:$http_port HDMS_TICKETS_URL=http://127.0.0.1:$tickets_port
-    export HDMS_COMMS_URL=http://127.0.0.1:$comms_port HDMS_FILES_URL=http://127.0.0.1:8084
-    export HDMS_SERVICE_SECRET=$service_secret HDMS_INSTANCE_ID=communication-service-bench
+    service_env communication-service "$comms_port" 12 warning
     export HDMS_MESSAGE_RATE_LIMIT=0
 }
 

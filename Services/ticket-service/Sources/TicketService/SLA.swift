@@ -108,14 +108,7 @@ struct SLAController: Sendable {
         var resolutionMinutes: Int?
     }
 
-    struct CalendarBody: Codable, Sendable, ResponseEncodable {
-        var timeZone: String
-        var workDays: [Int]
-        var dayStartMinute: Int
-        var dayEndMinute: Int
-        var holidays: [String]
-        var version: Int?
-    }
+    typealias CalendarBody = BusinessCalendarBody
 
     func register(on router: Router<AppRequestContext>) {
         router.get("api/v1/sla-policies") { _, context -> Page<SLAPolicy> in
@@ -159,7 +152,7 @@ struct SLAController: Sendable {
     }
 }
 
-extension SLAController.CalendarBody {
+extension BusinessCalendarBody: ResponseEncodable {
     init(_ calendar: BusinessCalendar, version: Int) {
         self.init(timeZone: calendar.timeZone, workDays: calendar.workDays, dayStartMinute: calendar.dayStartMinute,
                   dayEndMinute: calendar.dayEndMinute, holidays: calendar.holidays, version: version)

@@ -16,17 +16,7 @@ struct TicketWorkflow: Sendable {
     let sla: SLARepository
 
     /// The body of `POST /tickets/{id}/transitions`.
-    struct Request: Decodable, Sendable {
-        var action: String?
-        var version: Int?
-        var reason: String?
-        var comment: String?
-        var progress: Int?
-        var assigneeId: UUID?
-        var departmentId: UUID?
-        var resumeAt: Date?
-        var routeId: UUID?
-    }
+    typealias Request = TicketTransitionRequest
 
     /// A transition's checked inputs.
     struct Inputs: Sendable {

@@ -123,15 +123,6 @@ struct SLAPolicyDTO: Decodable, Sendable {
     var version: Int
 }
 
-struct CalendarDTO: Codable, Sendable {
-    var timeZone: String
-    var workDays: [Int]
-    var dayStartMinute: Int
-    var dayEndMinute: Int
-    var holidays: [String]
-    var version: Int?
-}
-
 struct AuditDTO: Decodable, Sendable {
     var id: UUID
     var at: Date

@@ -90,11 +90,11 @@ struct AdminPages: Sendable {
         self.write(router, "/admin/calendar") { form, visit in
             let holidays = (form["holidays"] ?? "").split(whereSeparator: { $0 == "\n" || $0 == "," || $0 == "\r" })
                 .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            let calendar = CalendarDTO(
+            let calendar = BusinessCalendarBody(
                 timeZone: form["time_zone"] ?? "", workDays: form.all("work_day").compactMap { Int($0) },
                 dayStartMinute: Self.minutes(form["day_start"]) ?? -1, dayEndMinute: Self.minutes(form["day_end"]) ?? -1,
                 holidays: holidays, version: form.int("version"))
-            let _: CalendarDTO = try await visit.send(.PUT, "/api/v1/business-calendar", calendar)
+            let _: BusinessCalendarBody = try await visit.send(.PUT, "/api/v1/business-calendar", calendar)
             return ("Business calendar saved", "/admin/calendar")
         }
 
@@ -247,7 +247,7 @@ struct AdminPages: Sendable {
     struct CalendarPage { var timeZone: String; var days: [Option]; var dayStart: String; var dayEnd: String; var holidays: String; var version: Int }
 
     private func calendar(_ visit: inout Visit) async throws -> Response {
-        let calendar: CalendarDTO = try await visit.get("/api/v1/business-calendar")
+        let calendar: BusinessCalendarBody = try await visit.get("/api/v1/business-calendar")
         let dayNames = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
         let page = CalendarPage(
             timeZone: calendar.timeZone,

@@ -471,23 +471,12 @@ struct TicketPages: Sendable {
         let id = try visit.context.uuidParameter("id")
         let action = visit.context.parameters.get("action") ?? ""
         let form = try visit.form()
-        struct Transition: Encodable {
-            var action: String
-            var version: Int?
-            var reason: String?
-            var comment: String?
-            var progress: Int?
-            var assigneeId: UUID?
-            var departmentId: UUID?
-            var resumeAt: Date?
-            var routeId: UUID?
-        }
         var resumeAt: Date?
         if let raw = form["resume_at"] {
             // A datetime-local value is the user's wall time; the page script adds the offset as resume_at_utc.
             resumeAt = form["resume_at_utc"].flatMap(RFC3339.parse) ?? RFC3339.parse(raw) ?? RFC3339.parse(raw + ":00Z")
         }
-        let body = Transition(
+        let body = TicketTransitionRequest(
             action: action, version: form.int("version"), reason: form["reason"], comment: form["comment"], progress: form.int("progress"),
             assigneeId: form.uuid("assignee_id"), departmentId: form.uuid("department_id"), resumeAt: resumeAt, routeId: form.uuid("route_id"))
         do {
