@@ -49,7 +49,8 @@ public struct JSONWriter: Sendable {
         if self.needsComma { self.bytes.append(UInt8(ascii: ",")) }
         self.bytes.append(UInt8(ascii: "\""))
         self.bytes.append(contentsOf: name.utf8)
-        self.bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        self.bytes.append(UInt8(ascii: "\""))
+        self.bytes.append(UInt8(ascii: ":"))
         self.afterKey = true
     }
 
@@ -101,18 +102,27 @@ public struct JSONWriter: Sendable {
         self.needsComma = true
     }
 
-    /// A UUID as `JSONEncoder` writes one: upper-case, hyphenated.
+    /// A UUID as `JSONEncoder` writes one: upper-case, hyphenated. Formatted on the stack and
+    /// appended at once (a page of tickets holds a hundred of them).
     public mutating func uuid(_ value: UUID) {
         self.valueStart()
-        self.bytes.append(UInt8(ascii: "\""))
-        withUnsafeBytes(of: value.uuid) { raw in
-            for (offset, byte) in raw.enumerated() {
-                if offset == 4 || offset == 6 || offset == 8 || offset == 10 { self.bytes.append(UInt8(ascii: "-")) }
-                self.bytes.append(Self.hexDigits[Int(byte >> 4)])
-                self.bytes.append(Self.hexDigits[Int(byte & 0x0F)])
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 38) { out in
+            out[0] = UInt8(ascii: "\"")
+            var position = 1
+            withUnsafeBytes(of: value.uuid) { raw in
+                for offset in 0..<16 {
+                    if offset == 4 || offset == 6 || offset == 8 || offset == 10 {
+                        out[position] = UInt8(ascii: "-")
+                        position += 1
+                    }
+                    out[position] = Self.hexDigit(raw[offset] >> 4)
+                    out[position + 1] = Self.hexDigit(raw[offset] & 0x0F)
+                    position += 2
+                }
             }
+            out[37] = UInt8(ascii: "\"")
+            self.bytes.append(contentsOf: out)
         }
-        self.bytes.append(UInt8(ascii: "\""))
         self.needsComma = true
     }
 
@@ -124,19 +134,30 @@ public struct JSONWriter: Sendable {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let (year, month, day) = Self.civilDate(daysSinceEpoch: days)
-        self.bytes.append(UInt8(ascii: "\""))
-        self.appendDigits(year, width: 4)
-        self.bytes.append(UInt8(ascii: "-"))
-        self.appendDigits(month, width: 2)
-        self.bytes.append(UInt8(ascii: "-"))
-        self.appendDigits(day, width: 2)
-        self.bytes.append(UInt8(ascii: "T"))
-        self.appendDigits(secondOfDay / 3600, width: 2)
-        self.bytes.append(UInt8(ascii: ":"))
-        self.appendDigits(secondOfDay / 60 % 60, width: 2)
-        self.bytes.append(UInt8(ascii: ":"))
-        self.appendDigits(secondOfDay % 60, width: 2)
-        self.bytes.append(contentsOf: [UInt8(ascii: "Z"), UInt8(ascii: "\"")])
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 22) { out in
+            func digits(_ value: Int, at start: Int, width: Int) {
+                var rest = value
+                for index in stride(from: start + width - 1, through: start, by: -1) {
+                    out[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+            }
+            out[0] = UInt8(ascii: "\"")
+            digits(year, at: 1, width: 4)
+            out[5] = UInt8(ascii: "-")
+            digits(month, at: 6, width: 2)
+            out[8] = UInt8(ascii: "-")
+            digits(day, at: 9, width: 2)
+            out[11] = UInt8(ascii: "T")
+            digits(secondOfDay / 3600, at: 12, width: 2)
+            out[14] = UInt8(ascii: ":")
+            digits(secondOfDay / 60 % 60, at: 15, width: 2)
+            out[17] = UInt8(ascii: ":")
+            digits(secondOfDay % 60, at: 18, width: 2)
+            out[20] = UInt8(ascii: "Z")
+            out[21] = UInt8(ascii: "\"")
+            self.bytes.append(contentsOf: out)
+        }
         self.needsComma = true
     }
 
@@ -189,19 +210,8 @@ public struct JSONWriter: Sendable {
         case 0x0C: self.bytes.append(UInt8(ascii: "f"))
         default:
             self.bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-            self.bytes.append(Self.hexDigits[Int(byte >> 4)])
-            self.bytes.append(Self.hexDigits[Int(byte & 0x0F)])
-        }
-    }
-
-    private mutating func appendDigits(_ value: Int, width: Int) {
-        var divisor = 1
-        for _ in 1..<width { divisor *= 10 }
-        var rest = value
-        while divisor > 0 {
-            self.bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
-            rest %= divisor
-            divisor /= 10
+            self.bytes.append(Self.hexDigit(byte >> 4))
+            self.bytes.append(Self.hexDigit(byte & 0x0F))
         }
     }
 
@@ -219,7 +229,11 @@ public struct JSONWriter: Sendable {
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
-    private static let hexDigits: [UInt8] = Array("0123456789ABCDEF".utf8)
+    /// The upper-case hex digit of a nibble.
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "A") - 10 + nibble
+    }
+
     private static let nullLiteral: [UInt8] = Array("null".utf8)
     private static let trueLiteral: [UInt8] = Array("true".utf8)
     private static let falseLiteral: [UInt8] = Array("false".utf8)

@@ -122,7 +122,7 @@ public func buildService(_ definition: ServiceDefinition, configuration: Service
 
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
-    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: RequestMetricsMiddleware())
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: AuthenticationMiddleware(
         verifier: verifier, audience: definition.name.rawValue, publicPaths: definition.publicPaths))

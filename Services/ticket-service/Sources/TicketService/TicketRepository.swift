@@ -113,29 +113,23 @@ struct TicketRepository: Sendable {
 }
 
 extension Ticket {
+    /// Reads the `TicketRepository.columns` (the first columns of `row`; a query may add more after
+    /// them), in order and without PostgresNIO's generic decoding (see `RowReader`).
     init(row: PostgresRow) throws {
-        var cells = row.makeIterator()
-        try self.init(cells: &cells)
-    }
-
-    /// Reads the `TicketRepository.columns` cells in order; `cells` then stands at the first column
-    /// a query added after them. In order, because a random-access row copies every cell first.
-    init(cells: inout PostgresRow.Iterator) throws {
-        func next<T: PostgresDecodable>(_ type: T.Type = T.self) throws -> T {
-            guard let cell = cells.next() else { throw Problem.internalError(requestID: nil) }
-            return try cell.decode(T.self, context: .default)
-        }
-        let id: UUID = try next(), number: String = try next(), title: String = try next(), description: String = try next()
-        let categoryId: UUID? = try next()
-        guard let priority = Priority(rawValue: try next(String.self)), let status = TicketStatus(rawValue: try next(String.self)) else {
+        var cells = RowReader(row)
+        let id = try cells.uuid(), number = try cells.string(), title = try cells.string(), description = try cells.string()
+        let categoryId = try cells.optionalUUID()
+        guard let priority = Priority(rawValue: try cells.string()), let status = TicketStatus(rawValue: try cells.string()) else {
             throw Problem.internalError(requestID: nil)
         }
         self.init(
             id: id, number: number, title: title, description: description, categoryId: categoryId, priority: priority,
-            status: status, requestorId: try next(), departmentId: try next(), assigneeId: try next(), moderatorId: try next(),
-            progress: try next(), reopenCount: try next(), parentId: try next(), dueAt: try next(), firstResponseAt: try next(),
-            firstResponseDue: try next(), resolutionDue: try next(), slaPausedAt: try next(), slaBreached: try next(),
-            resumeAt: try next(), createdAt: try next(), updatedAt: try next(), version: try next(), approvalRouteId: try next(),
-            approvalStep: try next(), currentApproverId: try next(), slaNearing: try next())
+            status: status, requestorId: try cells.uuid(), departmentId: try cells.optionalUUID(), assigneeId: try cells.optionalUUID(),
+            moderatorId: try cells.optionalUUID(), progress: try cells.int(), reopenCount: try cells.int(), parentId: try cells.optionalUUID(),
+            dueAt: try cells.optionalDate(), firstResponseAt: try cells.optionalDate(), firstResponseDue: try cells.optionalDate(),
+            resolutionDue: try cells.optionalDate(), slaPausedAt: try cells.optionalDate(), slaBreached: try cells.bool(),
+            resumeAt: try cells.optionalDate(), createdAt: try cells.date(), updatedAt: try cells.date(), version: try cells.int(),
+            approvalRouteId: try cells.optionalUUID(), approvalStep: try cells.optionalInt(), currentApproverId: try cells.optionalUUID(),
+            slaNearing: try cells.bool())
     }
 }
