@@ -44,7 +44,8 @@ ENV
     # Two instances of every service by default (HDMS_BROWSER_REPLICAS): the scenarios then also
     # prove that live frames cross replicas and that scheduled jobs run side by side.
     if ! (. "$dir/env" && "$HDMS_ROOT/scripts/stack" up --replicas "${HDMS_BROWSER_REPLICAS:-2}") >"$dir/stack-up.log" 2>&1; then
-        tail -n 40 "$dir/stack-up.log" >&2
+        # The whole log: a stuck instance's thread stacks (scripts/stack's diagnose) are long.
+        cat "$dir/stack-up.log" >&2
         hdms_log "the browser suite's stack did not start (see $dir/stack-up.log)"
         return 1
     fi
