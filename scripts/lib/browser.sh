@@ -49,6 +49,8 @@ ENV
         hdms_log "the browser suite's stack did not start (see $dir/stack-up.log)"
         return 1
     fi
+    # An instance restarted for not becoming ready (scripts/stack) is a bug's trace: show it.
+    if grep -q 'then one restart' "$dir/stack-up.log"; then cat "$dir/stack-up.log" >&2; fi
     printf 'http://127.0.0.1:%s/\n' "${ports[0]}"
 }
 
