@@ -73,8 +73,36 @@ public struct Migrator: Sendable {
     }
 
     /// Applies what is pending; returns the names applied by this runner.
+    ///
+    /// A runner that loses a race on PostgreSQL's catalogs (a unique violation or "already exists"
+    /// from DDL that another runner committed at the same moment) starts over, a few times, and
+    /// then finds that work done. Replicas starting together on a fresh database hit this: a
+    /// `CREATE SCHEMA IF NOT EXISTS` was seen failing that way once in twenty stack starts.
     @discardableResult
     public func run() async throws -> [String] {
+        var attempt = 1
+        while true {
+            do {
+                return try await self.runOnce()
+            } catch let error where attempt < 4 && Self.isCatalogRace(error) {
+                self.logger.warning("migrations raced another runner; starting over", metadata: [
+                    "attempt": "\(attempt)", "error": "\(describeDatabaseError(error))",
+                ])
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(100 * attempt))
+            }
+        }
+    }
+
+    /// 23505 unique violation (on the catalogs), 42P06 duplicate schema, 42P07 duplicate table,
+    /// 42710 duplicate object.
+    static func isCatalogRace(_ error: any Error) -> Bool {
+        let unwrapped = unwrapTransactionError(error)
+        guard let psql = unwrapped as? PSQLError, let state = psql.sqlState else { return false }
+        return ["23505", "42P06", "42P07", "42710"].contains(state)
+    }
+
+    private func runOnce() async throws -> [String] {
         try await self.ensureBookkeeping()
         var applied: [String] = []
         for migration in self.migrations {

@@ -103,6 +103,8 @@ public func buildService(_ definition: ServiceDefinition, configuration: Service
     var logger = Logger(label: definition.name.rawValue)
     logger.logLevel = configuration.logLevel
     logger[metadataKey: "instance"] = .string(configuration.instanceID)
+    // Start-up progress, so a start that stalls names its step.
+    logger.info("starting")
 
     let postgres = PostgresClient(hdms: configuration.database, logger: logger)
     let redis = RedisClient(
@@ -140,6 +142,7 @@ public func buildService(_ definition: ServiceDefinition, configuration: Service
     }
 
     let workers = try await definition.configure(context, router)
+    logger.info("configured")
     var relay = OutboxRelay(client: postgres, redis: redis, schema: context.schema, stream: configuration.eventStream, logger: logger)
     relay.startAfter = context.migrated
 
@@ -150,9 +153,11 @@ public func buildService(_ definition: ServiceDefinition, configuration: Service
         services: [postgres, relay] + workers,
         logger: logger
     )
-    application.beforeServerStarts {
+    application.beforeServerStarts { [logger] in
+        logger.info("migrating")
         try await migrator.run()
         context.migrated.open()
+        logger.info("migrations applied")
     }
     let routes = router.routes.map { route in
         "\(route.method) " + route.path.description.split(separator: "/", omittingEmptySubsequences: false)

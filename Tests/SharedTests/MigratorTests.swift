@@ -51,6 +51,34 @@ struct MigratorTests {
         }
     }
 
+    /// A runner that loses a race on the catalogs (here a migration that raises a unique violation
+    /// on its first attempt only, counted by a sequence, which no rollback undoes) starts over and
+    /// applies the migration once; any other error fails at once, without a second attempt.
+    @Test func aRunnerThatLosesACatalogRaceStartsOver() async throws {
+        let database = try await TestServers.createDatabase()
+        try await TestServers.withClient(database: database) { client in
+            try await client.query("CREATE SCHEMA retry", logger: TestServers.logger)
+            try await client.query("CREATE SEQUENCE retry.attempts", logger: TestServers.logger)
+            try await client.query("CREATE SEQUENCE retry.failures", logger: TestServers.logger)
+            let racing = [Migration(set: "service", version: 1, name: "racing", sql: """
+                DO $$ BEGIN IF nextval('{schema}.attempts') = 1 THEN RAISE unique_violation USING MESSAGE = 'lost a race'; END IF; END $$;
+                CREATE TABLE {schema}.made (n integer);
+                """)]
+            let applied = try await Migrator(client: client, schema: "retry", migrations: racing, logger: TestServers.logger).run()
+            #expect(applied == ["service/1_racing"])
+            let attempts = try await client.query("SELECT (CASE WHEN is_called THEN last_value ELSE 0 END)::int FROM retry.attempts", logger: TestServers.logger)
+            for try await count in attempts.decode(Int.self) { #expect(count == 2) }
+
+            let failing = [Migration(set: "service", version: 2, name: "failing", sql: """
+                DO $$ BEGIN PERFORM nextval('{schema}.failures'); RAISE division_by_zero; END $$;
+                """)]
+            let migrator = Migrator(client: client, schema: "retry", migrations: racing + failing, logger: TestServers.logger)
+            await #expect(throws: (any Error).self) { try await migrator.run() }
+            let failures = try await client.query("SELECT (CASE WHEN is_called THEN last_value ELSE 0 END)::int FROM retry.failures", logger: TestServers.logger)
+            for try await count in failures.decode(Int.self) { #expect(count == 1) }
+        }
+    }
+
     /// Queries and transactions run through PgBouncer in transaction mode without named prepared
     /// statements: many concurrent transactions over few server connections all succeed.
     @Test func concurrentTransactionsThroughPgBouncer() async throws {
