@@ -74,10 +74,10 @@ public struct Migrator: Sendable {
 
     /// Applies what is pending; returns the names applied by this runner.
     ///
-    /// A runner that loses a race on PostgreSQL's catalogs (a unique violation or "already exists"
-    /// from DDL that another runner committed at the same moment) starts over, a few times, and
-    /// then finds that work done. Replicas starting together on a fresh database hit this: a
-    /// `CREATE SCHEMA IF NOT EXISTS` was seen failing that way once in twenty stack starts.
+    /// A runner that still loses a race on PostgreSQL's catalogs (a unique violation or "already
+    /// exists" from DDL that another runner committed at the same moment) starts over, a few
+    /// times, and then finds that work done. Replicas starting together on a fresh database used
+    /// to hit this in one stack start of five (see `ensureBookkeeping`).
     @discardableResult
     public func run() async throws -> [String] {
         var attempt = 1
@@ -143,6 +143,11 @@ public struct Migrator: Sendable {
     private func ensureBookkeeping() async throws {
         try await self.client.transaction(logger: self.logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("hdms.migrate." + self.schema)))", logger: self.logger)
+            // Waiting on an advisory lock does not make a backend take in the catalog changes that
+            // were committed meanwhile, so `IF NOT EXISTS` below could miss the schema the lock's
+            // previous holder just made and fail on pg_namespace's unique index. Reading a catalog
+            // table locks it, and locking a relation takes those changes in.
+            try await connection.query("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = \(self.schema)", logger: self.logger)
             try await connection.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: self.schema)", logger: self.logger)
             try await connection.query("""
                 CREATE TABLE IF NOT EXISTS \(unescaped: self.schema).schema_migrations (

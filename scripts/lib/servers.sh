@@ -28,14 +28,38 @@ hdms_apt_install() {
 
 hdms_install_packages() { hdms_apt_install "${HDMS_PACKAGES[@]}"; }
 
-# Prints COUNT (default 1) distinct free TCP ports of 127.0.0.1, one a line.
+# Prints COUNT (default 1) distinct free TCP ports of 127.0.0.1, one a line. They are taken below
+# the kernel's ephemeral range (with room for scripts/stack's replica ports, +100 each), so that no
+# outgoing connection can take one between this check and the server's bind: with ten services
+# connecting while they start, a port from the ephemeral range was taken that way about once in
+# forty stack starts.
 hdms_free_port() {
     python3 - "${1:-1}" <<'PY'
-import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks:
+import random, socket, sys
+count = int(sys.argv[1])
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except OSError:
+    low = 32768
+chosen, socks = [], []
+if low - 1000 > 10000:
+    for port in random.sample(range(10000, low - 1000), min(2000, low - 11000)):
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            s.close()
+            continue
+        socks.append(s)
+        chosen.append(port)
+        if len(chosen) == count:
+            break
+while len(chosen) < count:
+    s = socket.socket()
     s.bind(("127.0.0.1", 0))
-print("\n".join(str(s.getsockname()[1]) for s in socks))
+    socks.append(s)
+    chosen.append(s.getsockname()[1])
+print("\n".join(str(port) for port in chosen))
 PY
 }
 
