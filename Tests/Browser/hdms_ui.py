@@ -451,7 +451,16 @@ class UI:
         if self.exists(f"#open-{action}"):
             if self.attr(f"#details-{action}", "open") is None:
                 self.click(f"#open-{action}")
-                self.wait(lambda d: self.attr(f"#details-{action}", "open") is not None, f"#details-{action} to open")
+
+                def opened(_):
+                    if self.attr(f"#details-{action}", "open") is not None:
+                        return True
+                    # A live refresh may have replaced #actions between finding the summary and the
+                    # click, which then reached a detached copy: click the current one.
+                    self.click(f"#open-{action}")
+                    return self.attr(f"#details-{action}", "open") is not None
+
+                self.wait(opened, f"#details-{action} to open")
             scope = f"#details-{action}"
         else:
             scope = None  # an action without inputs: no <details> wrapper (UI contract)
@@ -509,6 +518,11 @@ class UI:
         self.wait_chat(body)
         if not self.still_same_document():
             raise UIError(f"[{self.label}] #chat-send reloaded the page (it should post without a reload)")
+        # The message can arrive live before its own POST has finished; the form is ready for the
+        # next one (body cleared, button enabled) only then, as a person would see it.
+        self.wait(lambda d: self.js(
+            "const b = document.getElementById('chat-send'); return !!b && !b.disabled"
+            " && document.getElementById('chat-body').value === '';"), "#chat-send to be ready again")
 
     def chat_messages(self) -> list[dict]:
         return self.js(
