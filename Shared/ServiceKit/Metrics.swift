@@ -88,12 +88,12 @@ private final class RequestMetricsCache: Sendable {
         let errors: Metrics.Counter
 
         init(_ key: Key) {
-            let dimensions = [("http.route", key.route), ("http.request.method", key.method.rawValue)]
-            self.requests = Metrics.Counter(label: "hb.requests", dimensions: dimensions + [("http.response.status_code", String(key.status))])
+            let route = [("http.route", key.route), ("http.request.method", key.method.rawValue)]
+            let status = String(key.status)
+            self.requests = Metrics.Counter(label: "hb.requests", dimensions: route + [("http.response.status_code", status)])
             self.duration = Metrics.Timer(
-                label: "http.server.request.duration", dimensions: dimensions + [("http.response.status_code", String(key.status))],
-                preferredDisplayUnit: .seconds)
-            self.errors = Metrics.Counter(label: "hb.request.errors", dimensions: dimensions + [("error.type", String(key.status))])
+                label: "http.server.request.duration", dimensions: route + [("http.response.status_code", status)], preferredDisplayUnit: .seconds)
+            self.errors = Metrics.Counter(label: "hb.request.errors", dimensions: route + [("error.type", status)])
         }
 
         func record(since start: UInt64, error: Bool) {

@@ -1,4 +1,3 @@
-import BaseModel
 import Foundation
 import NIOCore
 import PostgresNIO
@@ -27,10 +26,7 @@ public struct RowReader {
     }
 
     public mutating func optionalUUID() throws -> UUID? {
-        let cell = try self.next()
-        guard var bytes = cell.bytes else { return nil }
-        guard cell.dataType == .uuid, bytes.readableBytes == 16, let value = bytes.readUUIDBytes() else { throw Self.mismatch(cell, "uuid") }
-        return value
+        try self.read("uuid") { type, bytes in type == .uuid ? bytes.readUUIDBytes() : nil }
     }
 
     public mutating func string() throws -> String {
@@ -38,12 +34,7 @@ public struct RowReader {
     }
 
     public mutating func optionalString() throws -> String? {
-        let cell = try self.next()
-        guard let bytes = cell.bytes else { return nil }
-        switch cell.dataType {
-        case .text, .varchar, .name, .bpchar: return String(buffer: bytes)
-        default: throw Self.mismatch(cell, "text")
-        }
+        try self.read("text") { type, bytes in [.text, .varchar, .name, .bpchar].contains(type) ? String(buffer: bytes) : nil }
     }
 
     public mutating func int() throws -> Int {
@@ -51,17 +42,14 @@ public struct RowReader {
     }
 
     public mutating func optionalInt() throws -> Int? {
-        let cell = try self.next()
-        guard var bytes = cell.bytes else { return nil }
-        let value: Int?
-        switch (cell.dataType, bytes.readableBytes) {
-        case (.int2, 2): value = bytes.readInteger(as: Int16.self).map(Int.init)
-        case (.int4, 4): value = bytes.readInteger(as: Int32.self).map(Int.init)
-        case (.int8, 8): value = bytes.readInteger(as: Int64.self).map(Int.init)
-        default: value = nil
+        try self.read("integer") { type, bytes in
+            switch (type, bytes.readableBytes) {
+            case (.int2, 2): bytes.readInteger(as: Int16.self).map(Int.init)
+            case (.int4, 4): bytes.readInteger(as: Int32.self).map(Int.init)
+            case (.int8, 8): bytes.readInteger(as: Int64.self).map(Int.init)
+            default: nil
+            }
         }
-        guard let value else { throw Self.mismatch(cell, "integer") }
-        return value
     }
 
     public mutating func bool() throws -> Bool {
@@ -69,10 +57,9 @@ public struct RowReader {
     }
 
     public mutating func optionalBool() throws -> Bool? {
-        let cell = try self.next()
-        guard var bytes = cell.bytes else { return nil }
-        guard cell.dataType == .bool, bytes.readableBytes == 1, let byte = bytes.readInteger(as: UInt8.self) else { throw Self.mismatch(cell, "boolean") }
-        return byte != 0
+        try self.read("boolean") { type, bytes in
+            type == .bool && bytes.readableBytes == 1 ? bytes.readInteger(as: UInt8.self).map { $0 != 0 } : nil
+        }
     }
 
     public mutating func date() throws -> Date {
@@ -81,12 +68,22 @@ public struct RowReader {
 
     /// A `timestamptz` (or `timestamp`), as PostgresNIO decodes one: microseconds since 2000-01-01.
     public mutating func optionalDate() throws -> Date? {
+        try self.read("timestamp") { type, bytes in
+            guard type == .timestamptz || type == .timestamp, bytes.readableBytes == 8, let microseconds = bytes.readInteger(as: Int64.self)
+            else { return nil }
+            return Date(timeInterval: Double(microseconds) / 1_000_000, since: Self.postgresEpoch)
+        }
+    }
+
+    /// The next cell: nil for NULL, else what `decode` makes of its type and bytes; `decode`
+    /// answering nil means the cell is not what the caller reads (named `expected` in the error).
+    private mutating func read<Value>(
+        _ expected: String, _ decode: (PostgresDataType, inout ByteBuffer) -> Value?
+    ) throws -> Value? {
         let cell = try self.next()
         guard var bytes = cell.bytes else { return nil }
-        guard cell.dataType == .timestamptz || cell.dataType == .timestamp, bytes.readableBytes == 8,
-              let microseconds = bytes.readInteger(as: Int64.self)
-        else { throw Self.mismatch(cell, "timestamp") }
-        return Date(timeInterval: Double(microseconds) / 1_000_000, since: Self.postgresEpoch)
+        guard let value = decode(cell.dataType, &bytes) else { throw Self.mismatch(cell, expected) }
+        return value
     }
 
     private mutating func next() throws -> PostgresCell {
@@ -114,9 +111,9 @@ public struct RowReaderError: Error, CustomStringConvertible {
 }
 
 extension ByteBuffer {
-    /// The next 16 bytes as a UUID.
+    /// The buffer's 16 bytes as a UUID.
     fileprivate mutating func readUUIDBytes() -> UUID? {
-        guard self.readableBytes >= 16 else { return nil }
+        guard self.readableBytes == 16 else { return nil }
         let value = self.withUnsafeReadableBytes { raw in UUID(uuid: raw.loadUnaligned(as: uuid_t.self)) }
         self.moveReaderIndex(forwardBy: 16)
         return value
