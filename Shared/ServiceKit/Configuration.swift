@@ -44,6 +44,15 @@ public struct EnvironmentReader: Sendable {
         return value
     }
 
+    public func bool(_ name: String, default fallback: Bool) throws -> Bool {
+        guard let raw = self.optionalString(name) else { return fallback }
+        switch raw.lowercased() {
+        case "true", "1", "yes", "on": return true
+        case "false", "0", "no", "off": return false
+        default: throw ConfigurationError(variable: name, problem: "must be true or false, got \"\(raw)\"")
+        }
+    }
+
     public func url(_ name: String, default fallback: String) throws -> URL {
         let raw = try self.string(name, default: fallback)
         guard let url = URL(string: raw), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
@@ -97,7 +106,8 @@ public struct ServiceConfiguration: Sendable {
             name: try environment.string("HDMS_DB_NAME", default: "hdms"),
             user: try environment.string("HDMS_DB_USER", default: "hdms"),
             password: try environment.string("HDMS_DB_PASSWORD"),
-            maxConnections: try environment.int("HDMS_DB_MAX_CONNECTIONS", default: 12, range: 2...500)
+            maxConnections: try environment.int("HDMS_DB_MAX_CONNECTIONS", default: 12, range: 2...500),
+            preparedStatements: try environment.bool("HDMS_DB_PREPARED_STATEMENTS", default: true)
         )
         self.redisHost = try environment.string("HDMS_REDIS_HOST", default: "127.0.0.1")
         self.redisPort = try environment.int("HDMS_REDIS_PORT", default: 6379, range: 1...65535)
@@ -126,13 +136,19 @@ public struct DatabaseConfiguration: Sendable {
     public var user: String
     public var password: String
     public var maxConnections: Int
+    /// Whether the hot reads run as named prepared statements (`PreparedReads`): PgBouncer 1.21 or
+    /// later with `max_prepared_statements` above 0, or PostgreSQL itself, keeps them per client.
+    public var preparedStatements: Bool
 
-    public init(host: String, port: Int, name: String, user: String, password: String, maxConnections: Int) {
+    public init(
+        host: String, port: Int, name: String, user: String, password: String, maxConnections: Int, preparedStatements: Bool = true
+    ) {
         self.host = host
         self.port = port
         self.name = name
         self.user = user
         self.password = password
         self.maxConnections = maxConnections
+        self.preparedStatements = preparedStatements
     }
 }

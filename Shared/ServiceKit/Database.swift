@@ -6,8 +6,8 @@ import PostgresNIO
 extension PostgresClient {
     /// A client that reaches PostgreSQL through PgBouncer in transaction mode.
     ///
-    /// Use only `query(...)` (unnamed statements) and `withTransaction`: named prepared statements do
-    /// not survive transaction pooling. Keep-alive is off and the pool stays near its maximum
+    /// Use `query(...)` (unnamed statements) and `withTransaction`; named prepared statements only
+    /// through `PreparedReads`, which PgBouncer 1.21 or later tracks per client. Keep-alive is off and the pool stays near its maximum
     /// because idle-timer churn in the pool holds memory (ARCHITECTURE.md, verified facts).
     public convenience init(hdms configuration: DatabaseConfiguration, logger: Logger) {
         var config = PostgresClient.Configuration(

@@ -12,6 +12,8 @@ public struct ServiceContext: Sendable {
     public let configuration: ServiceConfiguration
     public let logger: Logger
     public let postgres: PostgresClient
+    /// The hot reads, as prepared statements unless the configuration turns them off.
+    public var reads: PreparedReads { PreparedReads(client: self.postgres, prepared: self.configuration.database.preparedStatements) }
     public let redis: RedisClient
     public let outbox: Outbox
     public let verifier: TokenVerifier

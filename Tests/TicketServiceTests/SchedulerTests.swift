@@ -13,8 +13,8 @@ import TestSupport
 struct SchedulerTests {
     static func scheduler(_ world: TicketWorld) throws -> Scheduler {
         let context = world.service.context
-        let tickets = TicketRepository(client: context.postgres, outbox: context.outbox, logger: context.logger)
-        let search = TicketSearch(client: context.postgres, logger: context.logger)
+        let tickets = TicketRepository(reads: context.reads, outbox: context.outbox, logger: context.logger)
+        let search = TicketSearch(reads: context.reads, logger: context.logger)
         return Scheduler(
             tickets: tickets,
             workflow: TicketWorkflow(

@@ -95,6 +95,67 @@ struct VisibilityTests {
         }
     }
 
+    /// The newest-first queues that run as prepared statements (a department by status, a priority;
+    /// page sizes 10, 20, 25, 50, 100) list exactly what the general statement lists (page size 7),
+    /// in the same order, each ticket once, while tickets arrive between pages; a status named twice
+    /// lists its tickets once.
+    @Test func preparedQueuesListWhatTheGeneralStatementLists() async throws {
+        try await TicketWorld.run { world in
+            var submitted: Set<UUID> = [], underReview: Set<UUID> = []
+            for index in 0..<13 {
+                let ticket = try await world.draft("Queue \(index)")
+                try await world.step(ticket.id, "submit", as: "requestor")
+                if index % 3 == 0 {
+                    try await world.step(ticket.id, "start_review", as: "moderator")
+                    underReview.insert(ticket.id)
+                } else {
+                    submitted.insert(ticket.id)
+                }
+            }
+            _ = try await world.draft("A draft is in no queue")
+            let finance = try await world.draft("Another department's queue", department: "Finance")
+            try await world.step(finance.id, "submit", as: "requestor")
+
+            func walk(_ filter: String, limit: Int, as user: String) async throws -> [UUID] {
+                var seen: [UUID] = []
+                var cursor: String?
+                repeat {
+                    let path = "/api/v1/tickets?\(filter)&limit=\(limit)" + (cursor.map { "&cursor=\($0)" } ?? "")
+                    let response = try await world.client.json(.get, path, token: world.token(user))
+                    #expect(response.status == .ok, "\(path)")
+                    let page = try response.decode(ListPage<TicketJSON>.self)
+                    #expect(page.items.count <= limit)
+                    seen += page.items.map(\.id)
+                    cursor = page.nextCursor
+                    let arrived = try await world.draft("Arrived while \(user) paged")
+                    try await world.step(arrived.id, "submit", as: "requestor")
+                } while cursor != nil && seen.count < 100
+                return seen
+            }
+            // A later walk also lists the tickets that arrived during the earlier ones (they are newer
+            // than its first page): compare two walks on the tickets both list.
+            func sameOrder(_ first: [UUID], _ later: [UUID]) -> Bool {
+                Set(first).isSubset(of: Set(later)) && first == later.filter(Set(first).contains)
+            }
+            let it = world.departments["IT"]!
+            let queued = submitted.union(underReview)
+            for user in ["moderator", "admin"] {
+                let queue = "department_id=\(it)&status=under_review,submitted,under_review"
+                let prepared = try await walk(queue, limit: 10, as: user)
+                let general = try await walk(queue, limit: 7, as: user)
+                #expect(queued.isSubset(of: Set(prepared)), "\(user): the queue holds every submitted and under-review IT ticket")
+                #expect(prepared.count == Set(prepared).count && general.count == Set(general).count, "\(user): a ticket listed twice")
+                #expect(!prepared.contains(finance.id), "\(user): another department's ticket")
+                #expect(sameOrder(prepared, general), "\(user): prepared and general queues differ")
+                let single = try await walk("department_id=\(it)&status=under_review", limit: 10, as: user)
+                #expect(single == prepared.filter(underReview.contains), "\(user): one status keeps the queue's order")
+            }
+            let byPriority = try await walk("priority=medium", limit: 10, as: "admin")
+            #expect(sameOrder(byPriority, try await walk("priority=medium", limit: 7, as: "admin")))
+            #expect(queued.isSubset(of: Set(byPriority)) && byPriority.contains(finance.id))
+        }
+    }
+
     /// Filters and full-text search: by status, priority and words, with title matches ranked first.
     @Test func filtersAndSearch() async throws {
         try await TicketWorld.run { world in

@@ -2,8 +2,8 @@
 # nginx as plain processes, each inside the folder it is given, listening on 127.0.0.1 only.
 
 HDMS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-HDMS_PACKAGES=(postgresql pgbouncer redis-server nginx libhiredis-dev libssl-dev libpq-dev pkg-config
-    curl procps wrk python3 libjs-bootstrap5 libjs-chart.js)
+HDMS_PACKAGES=(postgresql redis-server nginx libhiredis-dev libssl-dev libpq-dev pkg-config
+    curl procps wrk python3 libjs-bootstrap5 libjs-chart.js gcc make patch xz-utils libevent-dev)
 
 hdms_log() { printf '%s\n' "$*" >&2; }
 hdms_die() { hdms_log "error: $*"; exit 1; }
@@ -26,7 +26,35 @@ hdms_apt_install() {
     if ((created)); then rm -f "$policy"; fi
 }
 
-hdms_install_packages() { hdms_apt_install "${HDMS_PACKAGES[@]}"; }
+hdms_install_packages() {
+    hdms_apt_install "${HDMS_PACKAGES[@]}"
+    hdms_pgbouncer >/dev/null
+}
+
+# Prints the PgBouncer to run. The services prepare their hot reads as named statements, which
+# PgBouncer tracks in transaction mode from 1.21 on: the system's pgbouncer when it is that recent,
+# else 1.24.1 built once from Debian 13's source into HDMS_TOOLS_DIR (default /var/cache/hdms)
+# by scripts/lib/pgbouncer-build.sh.
+hdms_pgbouncer() {
+    local system version tools=${HDMS_TOOLS_DIR:-/var/cache/hdms}
+    system=$(PATH=$PATH:/usr/sbin command -v pgbouncer || true)
+    if [[ -n $system ]]; then
+        version=$("$system" --version 2>/dev/null | sed -n 's/^PgBouncer \([0-9]*\.[0-9]*\).*/\1/p' | head -n1)
+        if [[ -n $version ]] && printf '1.21\n%s\n' "$version" | sort -V -C; then
+            printf '%s\n' "$system"
+            return 0
+        fi
+    fi
+    local built=$tools/pgbouncer-1.24.1
+    if [[ ! -x $built/bin/pgbouncer ]]; then
+        mkdir -p "$tools"
+        chmod 755 "$tools"
+        # One build at a time when several scripts start together.
+        (flock 9 && { [[ -x $built/bin/pgbouncer ]] || "$HDMS_ROOT/scripts/lib/pgbouncer-build.sh" "$built"; }) 9>"$tools/.pgbouncer.lock" \
+            || hdms_die "building PgBouncer failed"
+    fi
+    printf '%s\n' "$built/bin/pgbouncer"
+}
 
 # Prints COUNT (default 1) distinct free TCP ports of 127.0.0.1, one a line. They are taken below
 # the kernel's ephemeral range (with room for scripts/stack's replica ports, +100 each), so that no
@@ -176,7 +204,7 @@ hdms_stop_postgres() {
 
 # DIR gets pgbouncer.ini, userlist.txt, pgbouncer.pid and pgbouncer.log. Needs HDMS_DB_PASSWORD.
 hdms_start_pgbouncer() {
-    local dir=$1 port=$2 pg_port=$3 i isready
+    local dir=$1 port=$2 pg_port=$3 i isready pgbouncer
     : "${HDMS_DB_PASSWORD:?HDMS_DB_PASSWORD must be set}"
     hdms_owned_dir "$dir" postgres
     if hdms_pid_alive "$dir/pgbouncer.pid" pgbouncer; then return 0; fi
@@ -185,7 +213,8 @@ hdms_start_pgbouncer() {
     (umask 077 && hdms_render "$HDMS_ROOT/pgbouncer/userlist.txt.template" "$dir/userlist.txt" \
         DB_USER=hdms DB_PASSWORD="${HDMS_DB_PASSWORD//\"/\"\"}")
     chown postgres: "$dir/pgbouncer.ini" "$dir/userlist.txt"
-    (hdms_raise_nofile 8192 && hdms_as postgres pgbouncer -d "$dir/pgbouncer.ini")
+    pgbouncer=$(hdms_pgbouncer)
+    (hdms_raise_nofile 8192 && hdms_as postgres "$pgbouncer" -d "$dir/pgbouncer.ini")
     isready=$(hdms_pg_bin)/pg_isready
     for ((i = 0; i < 100; i++)); do
         "$isready" -q -h 127.0.0.1 -p "$port" -U hdms -d hdms && return 0

@@ -7,9 +7,11 @@ import ServiceKit
 
 /// All SQL of tickets. Interpolated values are bind parameters.
 struct TicketRepository: Sendable {
-    let client: PostgresClient
+    let reads: PreparedReads
     let outbox: Outbox
     let logger: Logger
+
+    var client: PostgresClient { self.reads.client }
 
     static let columns = """
         t.id, t.number, t.title, t.description, t.category_id, t.priority, t.status, t.requestor_id, t.department_id,
@@ -65,7 +67,9 @@ struct TicketRepository: Sendable {
     func ticket(_ id: UUID, on connection: PostgresConnection? = nil, lock: Bool = false) async throws -> Ticket? {
         let query: PostgresQuery = "SELECT \(unescaped: Self.columns) FROM tickets.tickets t WHERE t.id = \(id) \(unescaped: lock ? "FOR UPDATE" : "")"
         if let connection { return try await Self.one(connection.query(query, logger: self.logger)) }
-        return try await Self.one(self.client.query(query, logger: self.logger))
+        var ticket: Ticket?
+        try await self.reads.forEachRow(query, logger: self.logger) { ticket = try Ticket(row: $0) }
+        return ticket
     }
 
     /// Writes a ticket's new state after a check of its version; the audit row and event go with it.

@@ -12,8 +12,10 @@ import ServiceKit
 /// them or to their department; a moderator those of the departments they moderate; an admin and
 /// a service every ticket; an approver those they decide or decided. Drafts are their requestor's alone.
 struct TicketSearch: Sendable {
-    let client: PostgresClient
+    let reads: PreparedReads
     let logger: Logger
+
+    var client: PostgresClient { self.reads.client }
 
     /// Whether `identity` may see `ticket`.
     func canSee(_ ticket: Ticket, _ identity: Identity, on connection: PostgresConnection?) async throws -> Bool {
@@ -79,6 +81,12 @@ struct TicketSearch: Sendable {
         var sort: Sort
         var cursor: Cursor?
         var limit: Int
+
+        /// Whether the request filters on more than department, statuses and priority.
+        var hasOtherFilters: Bool {
+            self.assigneeId != nil || self.requestorId != nil || self.approverId != nil || self.categoryId != nil
+                || self.createdFrom != nil || self.createdTo != nil || self.overdue != nil || self.breached != nil || self.text != nil
+        }
 
         init(_ parameters: Parameters) throws {
             var reader = QueryReader(parameters)
@@ -146,7 +154,11 @@ struct TicketSearch: Sendable {
             }
         } else {
             let keyset = query.cursor.map { (key: $0.key, id: $0.id) }
-            rows = try await self.fetch(self.statement(query, for: identity, tier: nil, after: keyset, limit: query.limit + 1))
+            if let stable = self.planStableStatement(query, for: identity, after: keyset, limit: query.limit + 1) {
+                rows = try await self.fetch(stable, prepared: true)
+            } else {
+                rows = try await self.fetch(self.statement(query, for: identity, tier: nil, after: keyset, limit: query.limit + 1))
+            }
         }
         // The extra row (limit + 1) only tells whether a next page exists.
         var next: String?
@@ -162,9 +174,9 @@ struct TicketSearch: Sendable {
 
     /// The tickets a list statement returns, each with its row: only the last row's `sort_key` is
     /// ever read (for the next cursor).
-    private func fetch(_ statement: PostgresQuery) async throws -> [(ticket: Ticket, row: PostgresRow)] {
+    private func fetch(_ statement: PostgresQuery, prepared: Bool = false) async throws -> [(ticket: Ticket, row: PostgresRow)] {
         var rows: [(ticket: Ticket, row: PostgresRow)] = []
-        for try await row in try await self.client.query(statement, logger: self.logger) {
+        try await self.reads.forEachRow(statement, prepare: prepared, logger: self.logger) { row in
             rows.append((try Ticket(row: row), row))
         }
         return rows
@@ -173,6 +185,68 @@ struct TicketSearch: Sendable {
     /// Every ticket of a list request that `identity` may see, streamed (reports).
     func all(_ query: Query, for identity: Identity) async throws -> PostgresRowSequence {
         try await self.client.query(self.statement(query, for: identity, tier: .both, after: nil, limit: nil), logger: self.logger)
+    }
+
+    /// The statement of a list whose rows one index gives in order whatever its values are, or nil.
+    /// Such a statement is prepared (`PreparedReads`): after five runs PostgreSQL may plan it once
+    /// for all values, and for these shapes that plan is each value's best one. They are the
+    /// newest-first queues people keep open:
+    /// - a department's tickets in some statuses, for a caller who sees the whole department: one
+    ///   branch per status on `tickets_department`, merged (its moderators, assignees, admins);
+    /// - tickets of one priority (`tickets_priority`), or all tickets (`tickets_created`).
+    /// Other lists (more filters, other sorts, narrower visibility) are planned for their values.
+    /// The limit stays a literal (as a parameter, PostgreSQL would cost the kept plan for a tenth of
+    /// the matches and never keep it), so only the usual page sizes are prepared, which bounds the
+    /// statements each connection keeps.
+    private func planStableStatement(
+        _ query: Query, for identity: Identity, after: (key: String, id: UUID)?, limit: Int
+    ) -> PostgresQuery? {
+        guard query.sort == .created, query.text == nil, !query.hasOtherFilters, Self.preparedPageSizes.contains(query.limit) else {
+            return nil
+        }
+        if let department = query.departmentId, let statuses = query.statuses, !statuses.isEmpty, query.priority == nil {
+            guard Self.seesWhole(department, identity), !statuses.contains(TicketStatus.draft.rawValue) else { return nil }
+            return Self.queueStatement(department: department, statuses: statuses, after: after, limit: limit)
+        }
+        guard query.departmentId == nil, query.statuses == nil, identity.isService || identity.has(.admin) else { return nil }
+        return self.statement(query, for: identity, tier: nil, after: after, limit: limit)
+    }
+
+    /// The page sizes whose plan-stable lists are prepared (`limit`; the default is 25).
+    static let preparedPageSizes: Set<Int> = [10, 20, 25, 50, 100]
+
+    /// A department's tickets in `statuses`, newest first: each status's newest `limit` from
+    /// `tickets_department` (department, status, created_at DESC, id DESC), merged. A single
+    /// `status = ANY(...)` scan would instead read the department's tickets of every status in
+    /// creation order, or sort all the matches.
+    private static func queueStatement(
+        department: UUID, statuses: [String], after: (key: String, id: UUID)?, limit: Int
+    ) -> PostgresQuery {
+        var binds = PostgresBindings()
+        func bind<Value: PostgresDynamicTypeEncodable>(_ value: Value) -> String {
+            binds.append(value, context: .default)
+            return "$\(binds.count)"
+        }
+        let departmentParameter = bind(department)
+        let keyset = after.map { "\n      AND (t.created_at, t.id) < (\(bind($0.key))::timestamptz, \(bind($0.id)))" } ?? ""
+        var seen = Set<String>()
+        let branches = statuses.filter { seen.insert($0).inserted }.map { status in
+            """
+              (SELECT \(TicketRepository.columns), (t.created_at)::text AS sort_key
+                FROM tickets.tickets t
+                WHERE t.department_id = \(departmentParameter) AND t.status = \(bind(status))\(keyset)
+                ORDER BY t.created_at DESC, t.id DESC
+                LIMIT \(limit))
+            """
+        }
+        let sql = """
+            SELECT * FROM (
+            \(branches.joined(separator: "\n  UNION ALL\n"))
+            ) t
+            ORDER BY t.created_at DESC, t.id DESC
+            LIMIT \(limit)
+            """
+        return PostgresQuery(unsafeSQL: sql, binds: binds)
     }
 
     /// Which relevance tier a statement reads: title matches, the other matches, or both in order.
@@ -264,11 +338,7 @@ struct TicketSearch: Sendable {
     private static func visibility(
         _ identity: Identity, department: UUID?, statuses: [String]?, _ bind: (UUID) -> String, _ bindList: ([UUID]) -> String
     ) -> String? {
-        let seesDepartment = department.map { department in
-            (identity.has(.moderator) && identity.moderates.contains(department))
-                || (identity.has(.assignee) && identity.department == department)
-        } ?? false
-        if identity.isService || identity.has(.admin) || seesDepartment {
+        if identity.isService || identity.has(.admin) || department.map({ Self.seesWhole($0, identity) }) == true {
             if let statuses, !statuses.contains(TicketStatus.draft.rawValue) { return nil }
             // A CASE rather than `requestor_id = me OR status <> 'draft'`: the same rule, but an OR
             // has PostgreSQL cost a bitmap scan of the requestor indexes for every page.
@@ -291,5 +361,13 @@ struct TicketSearch: Sendable {
         }
         let seen = others.isEmpty ? "false" : "t.status <> 'draft' AND (\(others.joined(separator: " OR ")))"
         return me.map { "(t.requestor_id = \($0) OR (\(seen)))" } ?? "(\(seen))"
+    }
+
+    /// Whether `identity` sees every ticket of `department` but other requestors' drafts: they
+    /// moderate it, work in it as an assignee, or see everything.
+    private static func seesWhole(_ department: UUID, _ identity: Identity) -> Bool {
+        identity.isService || identity.has(.admin)
+            || (identity.has(.moderator) && identity.moderates.contains(department))
+            || (identity.has(.assignee) && identity.department == department)
     }
 }

@@ -12,8 +12,8 @@ public enum TicketServiceApp {
             openAPIDocument: resources.openAPI,
             commands: ["seed-demo": { context in try await DemoData.seed(context) }]
         ) { context, router in
-            let tickets = TicketRepository(client: context.postgres, outbox: context.outbox, logger: context.logger)
-            let search = TicketSearch(client: context.postgres, logger: context.logger)
+            let tickets = TicketRepository(reads: context.reads, outbox: context.outbox, logger: context.logger)
+            let search = TicketSearch(reads: context.reads, logger: context.logger)
             let categories = CategoryRepository(client: context.postgres, outbox: context.outbox, logger: context.logger)
             let approvals = ApprovalRepository(client: context.postgres, outbox: context.outbox, logger: context.logger)
             let sla = SLARepository(client: context.postgres, outbox: context.outbox, logger: context.logger)
