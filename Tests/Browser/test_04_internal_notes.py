@@ -109,3 +109,30 @@ def test_notifications_live_badge_and_read_all(browser):
     assert any(ticket.lower() in (i.get_attribute("innerHTML") or "").lower() or title[:10] in i.text
                or "HD-" in i.text for i in items), "no notification points at the ticket"
     requestor.shot("02-notifications-page")
+
+
+def test_typing_while_a_message_is_sent_is_kept(browser):
+    """The chat box empties as a message leaves: the next one, typed while the first is still on
+    its way, is kept; a refused message comes back into the box."""
+    requestor = browser("requestor")
+    requestor.login("requestor@hdms.test")
+    requestor.create_ticket("Typing while sending", "Two messages in quick succession", department="IT")
+    first, second = "First of two quick messages", "and the second, typed while the first was sent"
+    # The first message stays on its way for a second.
+    requestor.js("const post = window.hdmsPost;"
+                 " window.hdmsPost = (...args) => new Promise(done => setTimeout(done, 1000)).then(() => post(...args));")
+    requestor.fill("#chat-body", first)
+    requestor.click("#chat-send")
+    assert requestor.js("return document.getElementById('chat-send').disabled"), "the first message already arrived"
+    assert requestor.js("return document.getElementById('chat-body').value") == "", "the box still holds the sent message"
+    requestor.el("#chat-body").send_keys(second)
+    requestor.wait_chat(first)
+    requestor.wait(lambda d: requestor.js("return !document.getElementById('chat-send').disabled"), "#chat-send enabled again")
+    assert requestor.js("return document.getElementById('chat-body').value") == second, "what was typed meanwhile is lost"
+
+    # A refused message (the server refuses one over the length limit) goes back into the box.
+    too_long = "x" * 20000
+    requestor.js("document.getElementById('chat-body').value = arguments[0]", too_long)
+    requestor.click("#chat-send")
+    requestor.wait(lambda d: requestor.text("#chat-problem"), "the problem to be shown")
+    assert requestor.js("return document.getElementById('chat-body').value") == too_long, "the refused message is lost"

@@ -41,7 +41,9 @@
   }
   scrollChat();
 
-  // Chat: post without a reload; the message appears at once (and again, harmlessly, live).
+  // Chat: post without a reload; the message appears at once (and again, harmlessly, live). The
+  // box empties as the message leaves, so the next one can be typed while it is on its way; a
+  // message that is refused goes back into the box, before anything typed since.
   const chat = document.getElementById("chat-form");
   chat?.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -51,13 +53,15 @@
     const button = document.getElementById("chat-send");
     problem.textContent = "";
     button.disabled = true; button.setAttribute("aria-busy", "true");
+    const sent = text.value;
+    text.value = "";
     try {
-      const fields = { body: text.value };
+      const fields = { body: sent };
       if (internal?.checked) fields.internal = "on";
       await window.hdmsPost(`/tickets/${ticketId}/messages`, fields);
-      text.value = "";
       await refresh();
     } catch (error) {
+      text.value = text.value ? `${sent}\n${text.value}` : sent;
       problem.textContent = error.message;
     } finally {
       button.disabled = false; button.removeAttribute("aria-busy"); delete chat.dataset.submitting;
