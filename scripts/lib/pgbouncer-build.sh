@@ -5,7 +5,7 @@
 #
 # Why: the services run their hot reads as named prepared statements, which PgBouncer tracks in
 # transaction mode only from 1.21 on (`max_prepared_statements`); Debian 12 packages 1.18.
-# Needs gcc, make, patch, pkg-config, xz-utils, curl and the libevent and OpenSSL headers
+# Needs gcc, make, patch, pkg-config, xz-utils, curl and the libevent, c-ares and OpenSSL headers
 # (scripts/lib/servers.sh installs them). HDMS_DEBIAN_MIRROR overrides http://deb.debian.org/debian.
 set -euo pipefail
 prefix=${1:?usage: pgbouncer-build.sh PREFIX}
@@ -45,7 +45,9 @@ else
 fi
 
 cd "$work/src"
-./configure --prefix="$prefix.partial" --without-cares --without-pam --without-systemd --without-ldap >"$work/configure.log" 2>&1 \
+# With c-ares, as Debian builds it: libevent's own resolver, used without it, could not resolve the
+# compose network's host names under podman's DNS server ("DNS lookup failed: postgres").
+./configure --prefix="$prefix.partial" --with-cares --without-pam --without-systemd --without-ldap >"$work/configure.log" 2>&1 \
     || { tail -n 30 "$work/configure.log" >&2; exit 1; }
 make -j"$(nproc)" >"$work/make.log" 2>&1 || { tail -n 30 "$work/make.log" >&2; exit 1; }
 rm -rf "$prefix.partial"

@@ -3,7 +3,7 @@
 
 HDMS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HDMS_PACKAGES=(postgresql redis-server nginx libhiredis-dev libssl-dev libpq-dev pkg-config
-    curl procps wrk python3 libjs-bootstrap5 libjs-chart.js gcc make patch xz-utils libevent-dev)
+    curl procps wrk python3 libjs-bootstrap5 libjs-chart.js gcc make patch xz-utils libevent-dev libc-ares-dev)
 
 hdms_log() { printf '%s\n' "$*" >&2; }
 hdms_die() { hdms_log "error: $*"; exit 1; }
@@ -45,7 +45,7 @@ hdms_pgbouncer() {
             return 0
         fi
     fi
-    local built=$tools/pgbouncer-1.24.1
+    local built=$tools/pgbouncer-1.24.1-c-ares
     if [[ ! -x $built/bin/pgbouncer ]]; then
         mkdir -p "$tools"
         chmod 755 "$tools"
