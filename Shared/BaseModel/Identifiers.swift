@@ -55,6 +55,20 @@ public enum Base64URL {
     private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 }
 
+extension Sequence<UInt8> {
+    /// The bytes in lowercase hex, two digits each (digests, key ids, statement names).
+    public var hexEncoded: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(self.underestimatedCount * 2)
+        for byte in self {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+}
+
 /// A UUID tagged with the entity it names, so a ticket id cannot be passed where an employee id is meant.
 public struct ID<Entity>: Hashable, Codable, Sendable, CustomStringConvertible, LosslessStringConvertible {
     public let uuid: UUID

@@ -7,8 +7,9 @@ extension PostgresClient {
     /// A client that reaches PostgreSQL through PgBouncer in transaction mode.
     ///
     /// Use `query(...)` (unnamed statements) and `withTransaction`; named prepared statements only
-    /// through `PreparedReads`, which PgBouncer 1.21 or later tracks per client. Keep-alive is off and the pool stays near its maximum
-    /// because idle-timer churn in the pool holds memory (ARCHITECTURE.md, verified facts).
+    /// through `PreparedReads`, which PgBouncer 1.21 or later tracks per client. Keep-alive is off
+    /// and the pool stays near its maximum because idle-timer churn in the pool holds memory
+    /// (ARCHITECTURE.md, verified facts).
     public convenience init(hdms configuration: DatabaseConfiguration, logger: Logger) {
         var config = PostgresClient.Configuration(
             host: configuration.host,

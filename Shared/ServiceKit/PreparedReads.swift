@@ -1,3 +1,4 @@
+import BaseModel
 import Crypto
 import Logging
 import PostgresNIO
@@ -45,15 +46,7 @@ public struct PreparedReads: Sendable {
 
     /// `hdms_` and the first 128 bits of the SQL's SHA-256, in hex.
     static func name(of sql: String) -> String {
-        let digest = SHA256.hash(data: Array(sql.utf8))
-        let hex = Array("0123456789abcdef".utf8)
-        var name = Array("hdms_".utf8)
-        name.reserveCapacity(37)
-        for byte in digest.prefix(16) {
-            name.append(hex[Int(byte >> 4)])
-            name.append(hex[Int(byte & 0x0f)])
-        }
-        return String(decoding: name, as: UTF8.self)
+        "hdms_" + SHA256.hash(data: Array(sql.utf8)).prefix(16).hexEncoded
     }
 }
 

@@ -15,6 +15,13 @@ struct IdentifierTests {
         }
     }
 
+    @Test func hexIsLowercaseTwoDigitsPerByte() {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<300).map { _ in UInt8.random(in: .min ... .max, using: &generator) } + [0, 9, 10, 15, 16, 255]
+        #expect(bytes.hexEncoded == bytes.map { String(format: "%02x", $0) }.joined())
+        #expect([UInt8]().hexEncoded == "")
+    }
+
     @Test func version7IdsCarryTheirTimeVersionAndVariant() {
         let date = Date(timeIntervalSince1970: 1_790_000_000.123)
         var seen = Set<UUID>()

@@ -29,7 +29,7 @@ struct AuthSettings: Sendable {
             throw ConfigurationError(variable: "HDMS_JWT_PRIVATE_KEY", problem: "must be the base64 of 32 random bytes (an Ed25519 seed)")
         }
         self.signingKey = key
-        self.kid = SHA256.hash(data: key.publicKey.rawRepresentation).prefix(8).map { String(format: "%02x", $0) }.joined()
+        self.kid = SHA256.hash(data: key.publicKey.rawRepresentation).prefix(8).hexEncoded
         self.accessTokenLifetime = TimeInterval(try environment.int("HDMS_ACCESS_TOKEN_TTL", default: 900, range: 30...86_400))
         self.refreshTokenLifetime = TimeInterval(try environment.int("HDMS_REFRESH_TOKEN_TTL", default: 30 * 86_400, range: 60...365 * 86_400))
         self.serviceTokenLifetime = TimeInterval(try environment.int("HDMS_SERVICE_TOKEN_TTL", default: 300, range: 30...3_600))

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BaseModel
 import Crypto
 import Foundation
 import NIOCore
@@ -200,7 +201,7 @@ struct S3FileStore: FileStore {
     ) async throws -> Answer {
         let payloadHash: String
         if let body, hashBody {
-            payloadHash = body.withUnsafeReadableBytes { S3Signer.hex(SHA256.hash(data: $0)) }
+            payloadHash = body.withUnsafeReadableBytes { SHA256.hash(data: $0).hexEncoded }
         } else if body != nil {
             payloadHash = S3Signer.unsignedPayload
         } else {

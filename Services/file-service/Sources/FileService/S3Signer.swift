@@ -1,3 +1,4 @@
+import BaseModel
 import Crypto
 import Foundation
 
@@ -14,7 +15,7 @@ struct S3Signer: Sendable {
     /// The payload hash of a request whose body is not hashed (streamed parts of unknown content).
     static let unsignedPayload = "UNSIGNED-PAYLOAD"
     /// The SHA-256 of an empty body.
-    static let emptyPayload = Self.hex(SHA256.hash(data: Data()))
+    static let emptyPayload = SHA256.hash(data: Data()).hexEncoded
 
     /// The headers to send with the request: `headers` plus `x-amz-date`, `x-amz-content-sha256`
     /// and `Authorization`.
@@ -43,12 +44,12 @@ struct S3Signer: Sendable {
             method, Self.encodePath(path), canonicalQuery, canonicalHeaders, signedHeaders, payloadHash,
         ].joined(separator: "\n")
         let scope = "\(day)/\(self.region)/\(self.service)/aws4_request"
-        let stringToSign = ["AWS4-HMAC-SHA256", amzDate, scope, Self.hex(SHA256.hash(data: Data(canonicalRequest.utf8)))].joined(separator: "\n")
+        let stringToSign = ["AWS4-HMAC-SHA256", amzDate, scope, SHA256.hash(data: Data(canonicalRequest.utf8)).hexEncoded].joined(separator: "\n")
         var key = SymmetricKey(data: Data("AWS4\(self.secretKey)".utf8))
         for part in [day, self.region, self.service, "aws4_request"] {
             key = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(part.utf8), using: key)))
         }
-        let signature = Self.hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key))
+        let signature = HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key).hexEncoded
         var result = signed
         result["host"] = nil
         result["authorization"] = "AWS4-HMAC-SHA256 Credential=\(self.accessKey)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
@@ -82,9 +83,5 @@ struct S3Signer: Sendable {
     /// A path encoded segment by segment (S3 keys are not encoded twice).
     static func encodePath(_ path: String) -> String {
         path.split(separator: "/", omittingEmptySubsequences: false).map { Self.encode(String($0)) }.joined(separator: "/")
-    }
-
-    static func hex(_ digest: some Sequence<UInt8>) -> String {
-        digest.map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -37,7 +37,7 @@ struct UploadCheck {
     mutating func finish() throws(Problem) -> (type: AttachmentType, size: Int, sha256: String) {
         if self.type == nil { try self.resolve(complete: true) }
         guard let type = self.type else { throw AttachmentType.refused("The content's type could not be determined") }
-        let digest = self.hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = self.hasher.finalize().hexEncoded
         return (type, self.size, digest)
     }
 

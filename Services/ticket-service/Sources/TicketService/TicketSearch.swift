@@ -154,11 +154,9 @@ struct TicketSearch: Sendable {
             }
         } else {
             let keyset = query.cursor.map { (key: $0.key, id: $0.id) }
-            if let stable = self.planStableStatement(query, for: identity, after: keyset, limit: query.limit + 1) {
-                rows = try await self.fetch(stable, prepared: true)
-            } else {
-                rows = try await self.fetch(self.statement(query, for: identity, tier: nil, after: keyset, limit: query.limit + 1))
-            }
+            let stable = self.planStableStatement(query, for: identity, after: keyset, limit: query.limit + 1)
+            rows = try await self.fetch(
+                stable ?? self.statement(query, for: identity, tier: nil, after: keyset, limit: query.limit + 1), prepared: stable != nil)
         }
         // The extra row (limit + 1) only tells whether a next page exists.
         var next: String?
@@ -222,17 +220,13 @@ struct TicketSearch: Sendable {
     private static func queueStatement(
         department: UUID, statuses: [String], after: (key: String, id: UUID)?, limit: Int
     ) -> PostgresQuery {
-        var binds = PostgresBindings()
-        func bind<Value: PostgresDynamicTypeEncodable>(_ value: Value) -> String {
-            binds.append(value, context: .default)
-            return "$\(binds.count)"
-        }
+        var bind = Placeholders()
         let departmentParameter = bind(department)
-        let keyset = after.map { "\n      AND (t.created_at, t.id) < (\(bind($0.key))::timestamptz, \(bind($0.id)))" } ?? ""
+        let keyset = after.map { "\n      AND " + Self.keyset(after: $0, in: .created, expression: Sort.created.expression, &bind) } ?? ""
         var seen = Set<String>()
         let branches = statuses.filter { seen.insert($0).inserted }.map { status in
             """
-              (SELECT \(TicketRepository.columns), (t.created_at)::text AS sort_key
+              (SELECT \(TicketRepository.columns), \(Self.sortKey(Sort.created.expression)) AS sort_key
                 FROM tickets.tickets t
                 WHERE t.department_id = \(departmentParameter) AND t.status = \(bind(status))\(keyset)
                 ORDER BY t.created_at DESC, t.id DESC
@@ -246,7 +240,7 @@ struct TicketSearch: Sendable {
             ORDER BY t.created_at DESC, t.id DESC
             LIMIT \(limit)
             """
-        return PostgresQuery(unsafeSQL: sql, binds: binds)
+        return PostgresQuery(unsafeSQL: sql, binds: bind.binds)
     }
 
     /// Which relevance tier a statement reads: title matches, the other matches, or both in order.
@@ -261,20 +255,16 @@ struct TicketSearch: Sendable {
     private func statement(
         _ query: Query, for identity: Identity, tier: Tier?, after: (key: String, id: UUID)?, limit: Int?
     ) -> PostgresQuery {
-        var binds = PostgresBindings()
-        func bind<Value: PostgresDynamicTypeEncodable>(_ value: Value) -> String {
-            binds.append(value, context: .default)
-            return "$\(binds.count)"
-        }
+        var bind = Placeholders()
         var conditions: [String] = []
         var expression = query.sort.expression
-        var sortKey = "(\(expression))::text"
+        var sortKey = Self.sortKey(expression)
         var tierOrder = ""
         if let text = query.text {
             let parameter = bind(text)
             let tsquery = "websearch_to_tsquery('english', \(parameter))"
             expression = expression.replacingOccurrences(of: "$q$", with: parameter)
-            sortKey = "(\(expression))::text"
+            sortKey = Self.sortKey(expression)
             // The query with every lexeme restricted to weight A (the title's): a matching ticket
             // matches it exactly when its title holds the query.
             let inTitle = #"t.search @@ regexp_replace(\#(tsquery)::text, '''(?:[^'']|'''')*''', '\&:A', 'g')::tsquery"#
@@ -316,9 +306,7 @@ struct TicketSearch: Sendable {
             conditions.append("(\(isOverdue)) IS \(overdue ? "TRUE" : "NOT TRUE")")
         }
         let descending = query.sort.descending
-        if let after {
-            conditions.append("((\(expression)), t.id) \(descending ? "<" : ">") (\(bind(after.key))::\(query.sort.keyType), \(bind(after.id)))")
-        }
+        if let after { conditions.append(Self.keyset(after: after, in: query.sort, expression: expression, &bind)) }
         let direction = descending ? "DESC" : "ASC"
         var sql = """
             SELECT \(TicketRepository.columns), \(sortKey) AS sort_key
@@ -327,7 +315,25 @@ struct TicketSearch: Sendable {
             ORDER BY \(tierOrder)\(expression) \(direction), t.id \(direction)
             """
         if let limit { sql += "\nLIMIT \(limit)" }
-        return PostgresQuery(unsafeSQL: sql, binds: binds)
+        return PostgresQuery(unsafeSQL: sql, binds: bind.binds)
+    }
+
+    /// A row's sort key as the cursor carries it: the sort expression as text.
+    private static func sortKey(_ expression: String) -> String { "(\(expression))::text" }
+
+    /// The rows after `after` (a cursor's sort key and id) in `sort`'s order, whose key is `expression`.
+    private static func keyset(after: (key: String, id: UUID), in sort: Sort, expression: String, _ bind: inout Placeholders) -> String {
+        "((\(expression)), t.id) \(sort.descending ? "<" : ">") (\(bind(after.key))::\(sort.keyType), \(bind(after.id)))"
+    }
+
+    /// A statement's bind parameters, each written into the SQL as its `$n` placeholder.
+    private struct Placeholders {
+        var binds = PostgresBindings()
+
+        mutating func callAsFunction<Value: PostgresDynamicTypeEncodable>(_ value: Value) -> String {
+            self.binds.append(value, context: .default)
+            return "$\(self.binds.count)"
+        }
     }
 
     /// Which tickets `identity` sees, as a condition on `t` (see the type's comment), or nil when
